@@ -1,0 +1,115 @@
+"""Run a vendor simulator on 127.0.0.1 until Ctrl-C / SIGTERM.
+
+Usage: ``python -m tests.simulators plenticore [--port N] [--password P] [--master-key K] ...``.
+Each vendor is one sub-command, registered in ``VENDORS`` with its options and a start function.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Awaitable, Callable
+import contextlib
+from dataclasses import dataclass
+import signal
+import sys
+from typing import Protocol
+
+from tests.simulators import SimClock
+from tests.simulators.plenticore import PlenticoreConfig, PlenticoreSimulator
+
+
+class Running(Protocol):
+    """A started simulator."""
+
+    async def stop(self) -> None:
+        """Stop serving."""
+
+
+@dataclass(frozen=True, slots=True)
+class Vendor:
+    """One sub-command: its help text, its options and how to start it (returns it and a banner)."""
+
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    start: Callable[[argparse.Namespace], Awaitable[tuple[Running, list[str]]]]
+
+
+def _plenticore_arguments(parser: argparse.ArgumentParser) -> None:
+    defaults = PlenticoreConfig()
+    parser.add_argument("--port", type=int, default=0, help="TCP port (default: any free port)")
+    parser.add_argument("--password", default=defaults.password, help="owner password")
+    parser.add_argument("--master-key", default=defaults.master_key, help="installer Master Key")
+    parser.add_argument("--service-code", default=defaults.service_code, help="installer code")
+    parser.add_argument("--strings", type=int, default=defaults.string_count, help="DC strings")
+    parser.add_argument("--no-battery", action="store_true", help="an inverter without battery")
+    parser.add_argument(
+        "--legacy-hostname", action="store_true", help="old firmware: 'Hostname' setting"
+    )
+    parser.add_argument(
+        "--speed", type=float, default=1.0, help="run the simulated clock this many times faster"
+    )
+
+
+async def _start_plenticore(args: argparse.Namespace) -> tuple[Running, list[str]]:
+    config = PlenticoreConfig(
+        password=args.password,
+        master_key=args.master_key,
+        service_code=args.service_code,
+        string_count=args.strings,
+        has_battery=not args.no_battery,
+        legacy_hostname=args.legacy_hostname,
+    )
+    simulator = PlenticoreSimulator(config, SimClock.real(speed=args.speed))
+    await simulator.start(args.port)
+    banner = [
+        f"KOSTAL PLENTICORE simulator on {simulator.url} (API {simulator.url}/api/v1)",
+        f"  owner:     user 'user', password {config.password!r}",
+        f"  installer: user 'master', Master Key {config.master_key!r}, "
+        f"service code {config.service_code!r}",
+    ]
+    return simulator, banner
+
+
+VENDORS: dict[str, Vendor] = {
+    "plenticore": Vendor(
+        help="KOSTAL PLENTICORE plus / PIKO IQ local REST API",
+        add_arguments=_plenticore_arguments,
+        start=_start_plenticore,
+    ),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line: one sub-command per vendor."""
+    parser = argparse.ArgumentParser(prog="python -m tests.simulators", description=__doc__)
+    commands = parser.add_subparsers(dest="vendor", required=True, metavar="VENDOR")
+    for name, vendor in VENDORS.items():
+        vendor.add_arguments(commands.add_parser(name, help=vendor.help))
+    return parser
+
+
+async def serve(args: argparse.Namespace) -> None:
+    """Start the chosen simulator and keep it up until SIGINT or SIGTERM."""
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stopping.set)
+    running, banner = await VENDORS[args.vendor].start(args)
+    try:
+        print("\n".join([*banner, "Press Ctrl-C to stop."]), flush=True)
+        await stopping.wait()
+    finally:
+        await running.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m tests.simulators``."""
+    args = build_parser().parse_args(argv)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve(args))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
