@@ -1,0 +1,46 @@
+"""Buttons: one-shot device actions (never destructive ones such as a factory reset)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import override
+
+from homeassistant.components.button import ButtonEntity, ButtonEntityDescription
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .entity import SolarHubEntity, SolarHubEntityDescription
+from .runtime import SolarHubConfigEntry
+
+PARALLEL_UPDATES = 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class SolarHubButtonDescription(SolarHubEntityDescription, ButtonEntityDescription):
+    """A button whose press the vendor carries out."""
+
+    press_fn: Callable[[], Awaitable[None]]
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: SolarHubConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the buttons the entry's vendor offers."""
+    async_add_entities(
+        SolarHubButton(spec) for spec in entry.runtime_data.entity_specs(Platform.BUTTON)
+    )
+
+
+class SolarHubButton(SolarHubEntity[SolarHubButtonDescription], ButtonEntity):
+    """A SolarHub button."""
+
+    entity_description: SolarHubButtonDescription
+
+    @override
+    async def async_press(self) -> None:
+        """Carry out the action through the vendor."""
+        await self.entity_description.press_fn()

@@ -1,0 +1,52 @@
+"""Event entities: fire once for every new vendor event or alert."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, override
+
+from homeassistant.components.event import EventEntity, EventEntityDescription
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .entity import SolarHubEntity, SolarHubEntityDescription
+from .runtime import SolarHubConfigEntry
+
+PARALLEL_UPDATES = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class SolarHubEventDescription(SolarHubEntityDescription, EventEntityDescription):
+    """Events read from coordinator data.
+
+    ``new_events_fn`` returns (event type, attributes) for what is new in this update only;
+    the coordinator decides what is new, so an event fires once even across entity reloads.
+    """
+
+    new_events_fn: Callable[[Any], Iterable[tuple[str, Mapping[str, Any]]]]
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: SolarHubConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the event entities the entry's vendor offers."""
+    async_add_entities(
+        SolarHubEvent(spec) for spec in entry.runtime_data.entity_specs(Platform.EVENT)
+    )
+
+
+class SolarHubEvent(SolarHubEntity[SolarHubEventDescription], EventEntity):
+    """A SolarHub event entity."""
+
+    entity_description: SolarHubEventDescription
+
+    @callback
+    @override
+    def _handle_coordinator_update(self) -> None:
+        for event_type, attributes in self.entity_description.new_events_fn(self.coordinator.data):
+            self._trigger_event(event_type, dict(attributes))
+        super()._handle_coordinator_update()

@@ -1,0 +1,1 @@
+"""KOSTAL PLENTICORE plus / PIKO IQ over the inverter's local REST API."""

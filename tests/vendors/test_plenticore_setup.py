@@ -1,0 +1,237 @@
+"""Setting up a PLENTICORE entry against the simulator: device, entities, requests, unload."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP, STATE_UNAVAILABLE
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    get_scheduled_timer_handles,
+)
+
+from custom_components.solarhub.const import DOMAIN
+from tests.simulators.plenticore import PlenticoreConfig, PlenticoreSimulator
+
+from .conftest import setup_entry
+
+PROCESS = "POST /api/v1/processdata"
+SETTINGS_READ = "POST /api/v1/settings"
+EVENTS = "POST /api/v1/events/latest"
+
+
+def entity_id(hass: HomeAssistant, platform: str, unique_suffix: str) -> str:
+    registry = er.async_get(hass)
+    for entry in registry.entities.values():
+        if (
+            entry.platform == DOMAIN
+            and entry.domain == platform
+            and entry.unique_id.endswith(unique_suffix)
+        ):
+            return entry.entity_id
+    raise AssertionError(f"no {platform} entity ending in {unique_suffix}")
+
+
+def state_of(hass: HomeAssistant, platform: str, unique_suffix: str) -> str:
+    state = hass.states.get(entity_id(hass, platform, unique_suffix))
+    assert state is not None
+    return state.state
+
+
+async def tick(hass: HomeAssistant, simulator: PlenticoreSimulator, seconds: float) -> None:
+    """Move the simulated inverter's clock and run the coordinator polls due within ``seconds``.
+
+    Only coordinator timers run: the loop clock stays put, so aiohttp's own keep-alive and
+    timeout timers keep their real meaning. The extra second covers the coordinators' random
+    sub-second offset, so a 10 s tick runs live data and a 60 s tick runs every cadence once.
+    """
+    simulator.clock.advance(seconds)
+    horizon = hass.loop.time() + seconds + 1
+    for handle in get_scheduled_timer_handles(hass.loop):
+        owner = getattr(handle._callback, "__self__", None)
+        if isinstance(owner, DataUpdateCoordinator) and handle.when() <= horizon:
+            handle._run()
+            handle.cancel()
+    await hass.async_block_till_done(wait_background_tasks=True)  # polls run as background tasks
+
+
+async def test_device_and_entities(
+    hass: HomeAssistant,
+    plenticore: PlenticoreSimulator,
+    plenticore_config: PlenticoreConfig,
+    plenticore_entry: MockConfigEntry,
+) -> None:
+    await setup_entry(hass, plenticore_entry)
+    assert plenticore_entry.state is ConfigEntryState.LOADED
+
+    device = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, plenticore_config.serial), plenticore_entry.entry_id
+    )
+    assert device is not None
+    assert device.manufacturer == "KOSTAL"
+    assert device.serial_number == plenticore_config.serial
+    assert device.sw_version == plenticore_config.sw_version
+    assert plenticore_config.product_name1 in str(device.model)
+    assert device.name == plenticore_config.hostname
+
+    assert state_of(hass, "sensor", "devices:local_Inverter:State") == "feed_in"
+    pv_power = float(state_of(hass, "sensor", "solarhub:derived_pv_power"))
+    strings = sum(plenticore.process_value(f"devices:local:pv{n}", "P") for n in (1, 2, 3))
+    assert pv_power == pytest.approx(strings, abs=3)
+    assert pv_power > 0  # noon
+    soc = float(state_of(hass, "sensor", "devices:local:battery_SoC"))
+    assert soc == round(plenticore.process_value("devices:local:battery", "SoC"))
+
+    total = hass.states.get(entity_id(hass, "sensor", "Statistic:Yield:Total"))
+    assert total is not None
+    assert total.attributes["state_class"] == "total_increasing"
+    assert total.attributes["unit_of_measurement"] == "kWh"
+    day = hass.states.get(entity_id(hass, "sensor", "Statistic:Yield:Day"))
+    assert day is not None
+    assert "state_class" not in day.attributes  # period counters stay out of the Energy dashboard
+
+    feed_in = float(state_of(hass, "sensor", "grid_feed_in_total"))
+    flow = "scb:statistic:EnergyFlow"
+    expected = (
+        plenticore.process_value(flow, "Statistic:Yield:Total")
+        - plenticore.process_value(flow, "Statistic:EnergyHomePv:Total")
+        - plenticore.process_value(flow, "Statistic:EnergyHomeBat:Total")
+    ) / 1000
+    assert feed_in == pytest.approx(expected, abs=0.01)
+
+    # The owner may write these; manual charge and reboot are the installer's.
+    assert state_of(hass, "number", "battery_min_soc") == str(
+        float(plenticore.setting("devices:local", "Battery:MinSoc"))
+    )
+    assert state_of(hass, "select", "battery_strategy") in ("automatic", "automatic_economical")
+    registry = er.async_get(hass)
+    unique_ids = {e.unique_id for e in registry.entities.values()}
+    assert f"{plenticore_config.serial}_battery_manual_charge" not in unique_ids
+    assert f"{plenticore_config.serial}_reboot" not in unique_ids
+    assert not any("factory" in uid for uid in unique_ids)
+
+
+async def test_one_request_per_cycle_and_one_login(
+    hass: HomeAssistant,
+    plenticore: PlenticoreSimulator,
+    plenticore_entry: MockConfigEntry,
+) -> None:
+    await setup_entry(hass, plenticore_entry)
+    assert plenticore.logins == 1
+    before = plenticore.requests.copy()
+    await tick(hass, plenticore, 10)
+    assert plenticore.requests - before == Counter({PROCESS: 1})  # every enabled entity at once
+    before = plenticore.requests.copy()
+    await tick(hass, plenticore, 60)
+    assert plenticore.requests - before == Counter({PROCESS: 1, SETTINGS_READ: 1, EVENTS: 1})
+    assert plenticore.logins == 1
+
+
+async def test_disabled_entities_are_not_polled(
+    hass: HomeAssistant, plenticore: PlenticoreSimulator, plenticore_entry: MockConfigEntry
+) -> None:
+    await setup_entry(hass, plenticore_entry)
+    runtime = plenticore_entry.runtime_data
+    wanted = runtime.process_data.wanted()  # type: ignore[attr-defined]
+    assert ("devices:local:ac", "L1_U") not in wanted  # disabled by default
+    assert ("devices:local", "Dc_P") in wanted
+    assert ("scb:statistic:EnergyFlow", "Statistic:Yield:Month") not in wanted
+
+
+async def test_installer_gets_installer_controls(
+    hass: HomeAssistant,
+    plenticore: PlenticoreSimulator,
+    plenticore_config: PlenticoreConfig,
+    plenticore_installer_entry: MockConfigEntry,
+) -> None:
+    await setup_entry(hass, plenticore_installer_entry)
+    registry = er.async_get(hass)
+    reboot = registry.async_get(entity_id(hass, "button", "reboot"))
+    assert reboot is not None
+    assert reboot.disabled_by is er.RegistryEntryDisabler.INTEGRATION
+    assert state_of(hass, "switch", "battery_manual_charge") in ("on", "off")
+
+
+@pytest.mark.parametrize("plenticore_config", [PlenticoreConfig(rounds=1000, has_battery=False)])
+async def test_inverter_without_battery(
+    hass: HomeAssistant, plenticore: PlenticoreSimulator, plenticore_entry: MockConfigEntry
+) -> None:
+    await setup_entry(hass, plenticore_entry)
+    assert plenticore_entry.state is ConfigEntryState.LOADED
+    unique_ids = {e.unique_id for e in er.async_get(hass).entities.values()}
+    assert not any("battery" in uid.lower() for uid in unique_ids)
+    assert any(uid.endswith("solarhub:derived_pv_power") for uid in unique_ids)
+
+
+@pytest.mark.parametrize("plenticore_config", [PlenticoreConfig(rounds=1000, legacy_hostname=True)])
+async def test_older_firmware_without_hostname_setting(
+    hass: HomeAssistant,
+    plenticore: PlenticoreSimulator,
+    plenticore_config: PlenticoreConfig,
+    plenticore_entry: MockConfigEntry,
+) -> None:
+    await setup_entry(hass, plenticore_entry)
+    assert plenticore_entry.state is ConfigEntryState.LOADED
+    device = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, plenticore_config.serial), plenticore_entry.entry_id
+    )
+    assert device is not None
+    assert device.name == plenticore_config.hostname
+
+
+async def test_unload_and_stop_log_out(
+    hass: HomeAssistant, plenticore: PlenticoreSimulator, plenticore_entry: MockConfigEntry
+) -> None:
+    await setup_entry(hass, plenticore_entry)
+    assert plenticore.active_sessions == 1
+    assert await hass.config_entries.async_unload(plenticore_entry.entry_id)
+    assert plenticore.active_sessions == 0
+
+    await hass.config_entries.async_setup(plenticore_entry.entry_id)
+    await hass.async_block_till_done()
+    assert plenticore.active_sessions == 1
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
+    await hass.async_block_till_done()
+    assert plenticore.active_sessions == 0
+
+
+async def test_wrong_password_starts_reauth(
+    hass: HomeAssistant, plenticore: PlenticoreSimulator, plenticore_entry: MockConfigEntry
+) -> None:
+    plenticore.set_password("changed-by-owner")
+    await setup_entry(hass, plenticore_entry)
+    assert plenticore_entry.state is ConfigEntryState.SETUP_ERROR
+    flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert [flow["context"]["source"] for flow in flows] == [SOURCE_REAUTH]
+
+
+async def test_unreachable_at_setup_is_retried(
+    hass: HomeAssistant, plenticore: PlenticoreSimulator, plenticore_entry: MockConfigEntry
+) -> None:
+    plenticore.fail_next("503", path="/auth/start")
+    await setup_entry(hass, plenticore_entry)
+    assert plenticore_entry.state is ConfigEntryState.SETUP_RETRY
+
+
+async def test_locked_at_setup_is_retried_not_reauthed(
+    hass: HomeAssistant,
+    plenticore: PlenticoreSimulator,
+    plenticore_config: PlenticoreConfig,
+    plenticore_entry: MockConfigEntry,
+) -> None:
+    plenticore.lock("user")
+    await setup_entry(hass, plenticore_entry)
+    assert plenticore_entry.state is ConfigEntryState.SETUP_RETRY
+    assert not hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+
+
+async def test_unavailable_state_is_not_zero(
+    hass: HomeAssistant, plenticore: PlenticoreSimulator, plenticore_entry: MockConfigEntry
+) -> None:
+    await setup_entry(hass, plenticore_entry)
+    assert state_of(hass, "sensor", "devices:local_Dc_P") != STATE_UNAVAILABLE
