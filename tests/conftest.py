@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Generator
 from typing import Any
+from unittest.mock import PropertyMock, patch
 
 import pytest
+from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
+from syrupy.assertion import SnapshotAssertion
 
 import custom_components.solarhub  # noqa: F401  (import before Home Assistant's loader looks)
 
@@ -19,3 +22,20 @@ def auto_enable_custom_integrations(enable_custom_integrations: Any) -> Generato
 @pytest.fixture(autouse=True)
 def loopback_sockets(socket_enabled: Any) -> None:
     """Simulators listen on 127.0.0.1; connections anywhere else stay blocked by the plugin."""
+
+
+@pytest.fixture
+def entity_registry_enabled_by_default() -> Generator[None]:
+    """Create every entity enabled, as Home Assistant core's own test fixture does."""
+    with patch(
+        "homeassistant.helpers.entity.Entity.entity_registry_enabled_default",
+        return_value=True,
+        new_callable=PropertyMock,
+    ):
+        yield
+
+
+@pytest.fixture
+def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    """Snapshots with Home Assistant's serializer (registry ids and times left out)."""
+    return snapshot.use_extension(HomeAssistantSnapshotExtension)

@@ -65,7 +65,10 @@ async def _probe_plenticore(
     hass: HomeAssistant, host: str, password: str, service_code: str | None
 ) -> _Inverter:
     """Connect, check it is a PLENTICORE, log in with the given role, read its serial, log out."""
-    client = PlenticoreClient(async_get_clientsession(hass), host)
+    try:
+        client = PlenticoreClient(async_get_clientsession(hass), host)
+    except ValueError as err:
+        raise _FieldError(CONF_HOST, "invalid_host") from err
     try:
         await client.get_version()
         await client.login(password, service_code)

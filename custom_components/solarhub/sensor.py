@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, override
@@ -24,7 +24,6 @@ class SolarHubSensorDescription(SolarHubEntityDescription, SensorEntityDescripti
     """A sensor read from coordinator data."""
 
     value_fn: Callable[[Any], StateType | datetime]
-    attributes_fn: Callable[[Any], Mapping[str, Any]] | None = None
 
 
 async def async_setup_entry(
@@ -48,11 +47,3 @@ class SolarHubSensor(SolarHubEntity[SolarHubSensorDescription], SensorEntity):
     def native_value(self) -> StateType | datetime:
         """Read the value from the coordinator's data."""
         return self.entity_description.value_fn(self.coordinator.data)
-
-    @property
-    @override
-    def extra_state_attributes(self) -> Mapping[str, Any] | None:
-        """Extra attributes, where the description has any."""
-        if (attributes_fn := self.entity_description.attributes_fn) is None:
-            return None
-        return attributes_fn(self.coordinator.data)

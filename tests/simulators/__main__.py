@@ -82,7 +82,10 @@ VENDORS: dict[str, Vendor] = {
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line: one sub-command per vendor."""
-    parser = argparse.ArgumentParser(prog="python -m tests.simulators", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.simulators",
+        description="Serve a vendor simulator on 127.0.0.1 until Ctrl-C or SIGTERM.",
+    )
     commands = parser.add_subparsers(dest="vendor", required=True, metavar="VENDOR")
     for name, vendor in VENDORS.items():
         vendor.add_arguments(commands.add_parser(name, help=vendor.help))

@@ -238,10 +238,9 @@ def _sun_sin_elevation(t: datetime, latitude: float, longitude: float) -> tuple[
     hours = t.hour + t.minute / 60 + (t.second + t.microsecond / 1e6) / 3600
     hour_angle = math.radians(15 * (hours + longitude / 15 - 12))
     lat = math.radians(latitude)
-    sin_el = math.sin(lat) * math.sin(declination) + math.cos(lat) * math.cos(
-        declination
-    ) * math.cos(hour_angle)
-    return sin_el, hour_angle
+    noon_part = math.sin(lat) * math.sin(declination)
+    hour_part = math.cos(lat) * math.cos(declination) * math.cos(hour_angle)
+    return noon_part + hour_part, hour_angle
 
 
 class _Counters:

@@ -129,6 +129,13 @@ async def test_unreachable_then_recovery(
     assert result["type"] is FlowResultType.CREATE_ENTRY
 
 
+async def test_invalid_host(hass: HomeAssistant, plenticore: PlenticoreSimulator) -> None:
+    flow_id = await _start(hass)
+    result = await _submit(hass, flow_id, {CONF_HOST: "https://a b/", CONF_PASSWORD: "x"})
+    assert result["errors"] == {CONF_HOST: "invalid_host"}
+    assert plenticore.requests.total() == 0
+
+
 async def test_not_a_plenticore(hass: HomeAssistant, plenticore: PlenticoreSimulator) -> None:
     flow_id = await _start(hass)
     plenticore.fail_next("malformed", path="/info/version")
@@ -145,6 +152,17 @@ async def test_unexpected_answer_after_login(
         hass, flow_id, {CONF_HOST: plenticore.host, CONF_PASSWORD: plenticore_config.password}
     )
     assert result["errors"] == {"base": "unexpected_response"}
+
+
+@pytest.mark.parametrize("plenticore_config", [PlenticoreConfig(rounds=1000, serial="")])
+async def test_inverter_without_serial(
+    hass: HomeAssistant, plenticore: PlenticoreSimulator, plenticore_config: PlenticoreConfig
+) -> None:
+    flow_id = await _start(hass)
+    result = await _submit(
+        hass, flow_id, {CONF_HOST: plenticore.host, CONF_PASSWORD: plenticore_config.password}
+    )
+    assert result["errors"] == {"base": "no_serial"}
 
 
 async def test_already_configured(

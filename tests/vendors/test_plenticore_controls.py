@@ -203,3 +203,26 @@ async def test_problem_sensor_and_event_entity(
     await tick(hass, plenticore, 60)
     assert hass.states.get(problem).state == "off"  # type: ignore[union-attr]
     assert hass.states.get(event).state == fired_at  # type: ignore[union-attr]
+
+
+async def test_events_in_home_assistants_language(
+    hass: HomeAssistant, plenticore: PlenticoreSimulator, plenticore_entry: MockConfigEntry
+) -> None:
+    await hass.config.async_update(language="de")
+    await setup_entry(hass, plenticore_entry)
+    plenticore.raise_event(3010, "Insulation fault")
+    await tick(hass, plenticore, 60)
+    state = hass.states.get(entity_id(hass, "binary_sensor", "inverter_problem"))
+    assert state is not None
+    assert state.attributes["events"][0]["description"] == "Isolationsfehler"
+
+
+async def test_unreadable_setting_values_show_unknown(
+    hass: HomeAssistant, plenticore: PlenticoreSimulator, plenticore_entry: MockConfigEntry
+) -> None:
+    await setup_entry(hass, plenticore_entry)
+    plenticore.set_setting(LOCAL, "Battery:MinSoc", "n/a")
+    plenticore.set_setting(LOCAL, "Generator:ShadowMgmt:Enable", "n/a")
+    await tick(hass, plenticore, 60)
+    assert state_of(hass, "number", "battery_min_soc") == STATE_UNKNOWN
+    assert state_of(hass, "switch", "shadow_management_1") == STATE_UNKNOWN

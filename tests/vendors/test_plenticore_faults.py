@@ -119,3 +119,13 @@ async def test_expired_credentials_mid_run_start_reauth(
     await tick(hass, plenticore, 10)
     flows = hass.config_entries.flow.async_progress()
     assert any(flow["context"]["source"] == "reauth" for flow in flows)
+
+
+async def test_failed_first_poll_logs_out_and_retries(
+    hass: HomeAssistant, plenticore: PlenticoreSimulator, plenticore_entry: MockConfigEntry
+) -> None:
+    plenticore.fail_next("503", path="/events/latest")  # the last of the first polls
+    await setup_entry(hass, plenticore_entry)
+    assert plenticore_entry.state is ConfigEntryState.SETUP_RETRY
+    assert plenticore.requests["POST /api/v1/processdata"] == 1
+    assert plenticore.active_sessions == 0  # no session left behind on the inverter

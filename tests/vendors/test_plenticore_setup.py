@@ -235,3 +235,18 @@ async def test_unavailable_state_is_not_zero(
 ) -> None:
     await setup_entry(hass, plenticore_entry)
     assert state_of(hass, "sensor", "devices:local_Dc_P") != STATE_UNAVAILABLE
+
+
+async def test_all_entities_of_a_cadence_disabled_costs_no_request(
+    hass: HomeAssistant, plenticore: PlenticoreSimulator, plenticore_entry: MockConfigEntry
+) -> None:
+    await setup_entry(hass, plenticore_entry)
+    registry = er.async_get(hass)
+    for entry in er.async_entries_for_config_entry(registry, plenticore_entry.entry_id):
+        if entry.domain in ("number", "select", "switch"):
+            registry.async_update_entity(entry.entity_id, disabled_by=er.RegistryEntryDisabler.USER)
+    await hass.config_entries.async_reload(plenticore_entry.entry_id)
+    await hass.async_block_till_done()
+    before = plenticore.requests.copy()
+    await tick(hass, plenticore, 60)
+    assert plenticore.requests - before == Counter({PROCESS: 1, EVENTS: 1})

@@ -79,10 +79,6 @@ class PlenticoreControls:
         """Whether the inverter has this setting and the logged-in role may write it."""
         return (meta := self._meta.get(setting_id)) is not None and meta.writable
 
-    def readable_points(self) -> frozenset[DataPoint]:
-        """Every setting the controls may read (for the settings coordinator)."""
-        return frozenset((LOCAL, setting_id) for setting_id in self._meta)
-
     def _write(self, values: Mapping[str, str]) -> Awaitable[None]:
         return self._coordinator.async_write(LOCAL, values)
 

@@ -34,7 +34,7 @@ from .options import PlenticoreOptions
 from .sensors import derived_values, sensors
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Iterable, Mapping, Sequence
 
     from homeassistant.core import Event, HomeAssistant
 
@@ -203,15 +203,13 @@ class PlenticoreRuntime:
             {
                 "version": asdict(self.version),
                 "role": self.client.role,
-                "device": {"/".join(k): v for k, v in self.device_values.items()},
+                "device": _nested(self.device_values),
                 "settings_meta": {
                     module: {sid: asdict(meta) for sid, meta in items.items()}
                     for module, items in self.meta.items()
                 },
-                "process_data": {
-                    "/".join(k): v for k, v in (self.process_data.data.values.items())
-                },
-                "settings": {"/".join(k): v for k, v in (self.settings.data or {}).items()},
+                "process_data": _nested(self.process_data.data.values),
+                "settings": _nested(self.settings.data or {}),
                 "active_events": [asdict(e) for e in self.events.data.active],
                 "polled": {
                     "process_data": sorted("/".join(p) for p in self.process_data.wanted()),
@@ -224,6 +222,14 @@ class PlenticoreRuntime:
     async def async_shutdown(self) -> None:
         """Log out so the inverter's session table does not fill up."""
         await self.client.logout()
+
+
+def _nested[T](values: Mapping[DataPoint, T]) -> dict[str, dict[str, T]]:
+    """``{(module, id): v}`` as ``{module: {id: v}}``, so redaction matches on the id."""
+    nested: dict[str, dict[str, T]] = {}
+    for (module_id, data_id), value in values.items():
+        nested.setdefault(module_id, {})[data_id] = value
+    return nested
 
 
 def _union(point_sets: Iterable[frozenset[DataPoint]]) -> frozenset[DataPoint]:

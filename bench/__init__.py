@@ -1,0 +1,1 @@
+"""Benchmarks: request counts and CPU per update against the simulators, printed as ratios."""
