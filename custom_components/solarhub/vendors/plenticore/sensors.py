@@ -125,11 +125,13 @@ def _energy(point: DataPoint, key: str, period: str, **kwargs: Any) -> Plenticor
     """An energy counter in Wh, shown in kWh.
 
     Only lifetime totals are ``total_increasing``, so the Energy dashboard offers exactly the
-    counters that never reset; the day/month/year counters are for display.
+    counters that never reset; the day/month/year counters are for display. Values are kept to
+    10 Wh, the precision shown, so a counter does not write a new state on every poll.
     """
     return _sensor(
         point,
         f"{key}_{period.lower()}",
+        digits=-1,
         native_unit_of_measurement=UnitOfEnergy.WATT_HOUR,
         suggested_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
         suggested_display_precision=2,
