@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 import contextlib
 from dataclasses import dataclass
+from datetime import UTC, datetime
 import signal
 import sys
 from typing import Protocol
@@ -59,6 +60,7 @@ async def _start_plenticore(args: argparse.Namespace) -> tuple[Running, list[str
         string_count=args.strings,
         has_battery=not args.no_battery,
         legacy_hostname=args.legacy_hostname,
+        history_days=datetime.now(UTC).timetuple().tm_yday - 1,  # since 1 January
     )
     simulator = PlenticoreSimulator(config, SimClock.real(speed=args.speed))
     await simulator.start(args.port)

@@ -165,6 +165,9 @@ class PlenticoreConfig:
     battery_max_power_w: float = 5_000.0
     battery_soc: float = 50.0  # state of charge at the local midnight the simulation starts from
     battery_cycles: float = 120.0  # full cycles before the simulation started
+    # Days simulated before the start day, so month, year and lifetime counters differ from the
+    # day's; 0 keeps start-up instant (tests), the runner simulates since 1 January.
+    history_days: int = 0
 
     def __post_init__(self) -> None:
         """Refuse configurations no inverter could have."""
@@ -281,7 +284,8 @@ class _Plant:
         weights = [1.0 - 0.12 * i for i in range(n)]
         self._string_peak = tuple(config.peak_power_w * w / sum(weights) for w in weights)
         self.soc = config.battery_soc
-        midnight = datetime.combine(now.astimezone(self._tz).date(), time(), tzinfo=self._tz)
+        first_day = now.astimezone(self._tz).date() - timedelta(days=config.history_days)
+        midnight = datetime.combine(first_day, time(), tzinfo=self._tz)
         self._counters = _Counters(self.counter_names(), midnight.date())
         self._last = midnight.astimezone(UTC)
         self.advance(now)
