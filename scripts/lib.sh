@@ -36,7 +36,7 @@ requirements_hash() { sha256sum "$REPO/requirements_test.txt" | cut -d' ' -f1; }
 in_root() {
     local parent
     parent="$(dirname "$REPO")"
-    bwrap --bind "$SID_ROOT" / --bind "$parent" "$parent" --bind "$SOLARHUB_CACHE" "$SOLARHUB_CACHE" --proc /proc --dev /dev --tmpfs /tmp \
+    bwrap --die-with-parent --bind "$SID_ROOT" / --bind "$parent" "$parent" --bind "$SOLARHUB_CACHE" "$SOLARHUB_CACHE" --proc /proc --dev /dev --tmpfs /tmp \
         --ro-bind /etc/resolv.conf /etc/resolv.conf --setenv HOME /root --chdir "$PWD" "$@"
 }
 
@@ -51,7 +51,7 @@ run_python() { env_exec "$VENV_PATH/bin/python" "$@"; }
 exec_in_env() {
     local path="$VENV_PATH/bin:/usr/local/bin:/usr/bin:/bin"
     if [ "$ENV_KIND" = root ]; then
-        exec bwrap --bind "$SID_ROOT" / --bind "$(dirname "$REPO")" "$(dirname "$REPO")" \
+        exec bwrap --die-with-parent --bind "$SID_ROOT" / --bind "$(dirname "$REPO")" "$(dirname "$REPO")" \
             --bind "$SOLARHUB_CACHE" "$SOLARHUB_CACHE" --proc /proc --dev /dev --tmpfs /tmp \
             --ro-bind /etc/resolv.conf /etc/resolv.conf --setenv HOME /root --setenv PATH "$path" \
             --setenv VIRTUAL_ENV "$VENV_PATH" --chdir "$PWD" "$@"

@@ -1,0 +1,535 @@
+"""Helper of ``scripts/develop``: prepare the demo's Home Assistant and set it up without clicks.
+
+``prepare`` (before Home Assistant starts) writes the configuration if there is none, links our
+integration into it and installs the few packages Home Assistant's always-loaded integrations need
+(``--skip-pip`` keeps Home Assistant itself from installing anything) into a directory of their own,
+so the test environment stays as ``scripts/setup`` made it. It prints that directory for PYTHONPATH.
+
+``bootstrap`` (while Home Assistant starts) goes through Home Assistant's public HTTP API, the
+same path a person takes in the browser: it creates the owner and finishes onboarding, then walks
+our config flow against the simulator, skipping whatever an earlier start already did, and waits
+for the first readings.
+
+Run inside the environment: ``scripts/run python scripts/develop_bootstrap.py prepare|bootstrap``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Awaitable
+import contextlib
+from dataclasses import dataclass
+import importlib.metadata
+import json
+import os
+from pathlib import Path
+import secrets
+import subprocess
+import sys
+import sysconfig
+from typing import Any
+
+import aiohttp
+
+REPO = Path(__file__).resolve().parent.parent
+DOMAIN = "solarhub"
+
+# No default_config: it pulls in integrations that download binaries or want hardware.
+CONFIGURATION_YAML = """\
+# The SolarHub demo of scripts/develop (written once; edit it freely, delete it to get it back).
+homeassistant:
+  name: SolarHub demo
+  # Where and when the simulated inverter lives (see tests/simulators/plenticore.py).
+  latitude: 51.0
+  longitude: 10.0
+  elevation: 200
+  time_zone: Europe/Berlin
+  unit_system: metric
+  currency: EUR
+  country: DE
+  language: en
+
+# No http: here. Home Assistant 2026.10 moves it from YAML into its storage as a trial that must
+# be confirmed in the browser within 5 minutes or is undone; its defaults (port 8123) suit the demo.
+api:
+auth:
+config:
+energy:
+frontend:
+history:
+logbook:
+onboarding:
+person:
+recorder:
+system_log:
+logger:
+  default: info
+  logs:
+    custom_components.solarhub: debug
+"""
+
+
+def log(message: str) -> None:
+    """Progress for the person running scripts/develop (stdout may be captured)."""
+    print(f"scripts/develop: {message}", file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------------------------------
+# prepare
+# --------------------------------------------------------------------------------------------------
+
+
+def write_config(config: Path) -> None:
+    """Create the configuration once and (re)link our integration into it."""
+    config.mkdir(parents=True, exist_ok=True)
+    yaml = config / "configuration.yaml"
+    if not yaml.exists():
+        yaml.write_text(CONFIGURATION_YAML)
+        log(f"wrote {yaml.relative_to(REPO) if yaml.is_relative_to(REPO) else yaml}")
+    custom = config / "custom_components"
+    custom.mkdir(exist_ok=True)
+    link = custom / DOMAIN
+    target = Path(os.path.relpath(REPO / "custom_components" / DOMAIN, custom))
+    if link.is_symlink() and link.readlink() == target:
+        return
+    if link.is_symlink() or link.is_file():
+        link.unlink()
+    elif link.exists():
+        sys.exit(f"{link} is a directory; remove it so it can link to the repository's copy")
+    link.symlink_to(target, target_is_directory=True)
+
+
+def configured_domains(config: Path) -> set[str]:
+    """The integrations configuration.yaml names (``sensor 2:`` counts as ``sensor``)."""
+    from homeassistant.util.yaml import load_yaml_dict  # noqa: PLC0415
+
+    return {str(key).split(" ")[0] for key in load_yaml_dict(config / "configuration.yaml")}
+
+
+def demo_requirements(config: Path) -> list[str]:
+    """Requirements of what Home Assistant will set up: its defaults, the configured, their deps."""
+    from homeassistant import bootstrap  # noqa: PLC0415
+    import homeassistant.components  # noqa: PLC0415
+
+    components = Path(homeassistant.components.__path__[0])
+    todo = set(bootstrap.CORE_INTEGRATIONS | bootstrap.DEFAULT_INTEGRATIONS)
+    todo |= configured_domains(config)
+    seen: set[str] = set()
+    requirements: set[str] = set()
+    while todo:
+        domain = todo.pop()
+        manifest_file = components / domain / "manifest.json"
+        if domain in seen or not manifest_file.exists():
+            continue
+        seen.add(domain)
+        manifest = json.loads(manifest_file.read_text())
+        requirements.update(manifest.get("requirements", []))
+        todo.update(manifest.get("dependencies", []))
+    return sorted(requirements)
+
+
+def is_installed(requirement: str) -> bool:
+    """Whether ``name==version`` is importable as pinned."""
+    name, _, version = requirement.partition("==")
+    try:
+        return importlib.metadata.version(name) == version
+    except importlib.metadata.PackageNotFoundError:
+        return False
+
+
+def pip_install(deps: Path, *arguments: str) -> str | None:
+    """``pip install`` into the prefix ``deps``; None if it worked, else the last line it wrote."""
+    command = [sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    env = {key: value for key, value in os.environ.items() if key != "PIP_FIND_LINKS"}
+    done = subprocess.run(  # noqa: S603
+        [*command, "--prefix", str(deps), *arguments],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode == 0:
+        return None
+    return (done.stderr.strip().splitlines() or ["pip failed"])[-1]
+
+
+def install_requirements(deps: Path, requirements: list[str]) -> None:
+    """Install what is missing into the prefix ``deps``, one by one, as pinned if possible.
+
+    Some pins have no wheel for this Python (pymicro-vad and pyspeex-noise 1.x: none for 3.14) and
+    no compiler builds them here; then the newest wheel is taken. The import matters even to the
+    demo: without it assist_pipeline fails, and with it the service descriptions the frontend
+    loads first (the 2.x methods were renamed, which only voice pipelines would notice).
+    """
+    from homeassistant import const  # noqa: PLC0415
+
+    stamp = deps / "installed.txt"
+    wanted = "\n".join([const.__version__, *requirements]) + "\n"
+    if stamp.exists() and stamp.read_text() == wanted:
+        return
+    missing = [req for req in requirements if not is_installed(req)]
+    if missing:
+        names = " ".join(req.partition("==")[0] for req in missing)
+        log(f"installing what Home Assistant's built-in integrations need (once): {names}")
+    constraints = str(Path(const.__file__).with_name("package_constraints.txt"))
+    failed = False
+    for requirement in missing:
+        if pip_install(deps, "-c", constraints, requirement) is None:
+            continue
+        name = requirement.partition("==")[0]
+        if (error := pip_install(deps, "--only-binary", ":all:", name)) is None:
+            log(f"{requirement} cannot be installed here; took the newest wheel of {name}")
+        else:
+            log(f"could not install {requirement} ({error}); what needs it will not load")
+            failed = True
+    if failed:
+        return  # no stamp: try again next time
+    deps.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(wanted)
+
+
+def site_packages(prefix: Path) -> list[str]:
+    """Where ``pip install --prefix`` puts packages for this interpreter (pure, binary)."""
+    where = {"base": str(prefix), "platbase": str(prefix)}
+    return list(
+        dict.fromkeys(sysconfig.get_path(kind, vars=where) for kind in ("purelib", "platlib"))
+    )
+
+
+def prepare(args: argparse.Namespace) -> None:
+    """Configuration, link and requirements; prints the PYTHONPATH that adds the packages."""
+    write_config(args.config)
+    site = site_packages(args.deps)
+    sys.path[:0] = site  # is_installed sees earlier installs (PYTHONPATH does it later)
+    install_requirements(args.deps, demo_requirements(args.config))
+    print(os.pathsep.join(site))
+
+
+# --------------------------------------------------------------------------------------------------
+# bootstrap
+# --------------------------------------------------------------------------------------------------
+
+
+class BootstrapError(Exception):
+    """Home Assistant did not answer as expected."""
+
+
+@dataclass(frozen=True, slots=True)
+class Login:
+    """The demo owner."""
+
+    username: str
+    password: str
+
+    @classmethod
+    def load_or_create(cls, path: Path, username: str, password: str | None) -> Login:
+        """The stored login, or a new one stored (before the owner exists: never lost).
+
+        The password is random unless given: Home Assistant listens on every interface.
+        """
+        if path.exists():
+            fields = dict(
+                line.split(":", 1) for line in path.read_text().splitlines() if ":" in line
+            )
+            return cls(fields["username"].strip(), fields["password"].strip())
+        password = password or secrets.token_urlsafe(9)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(
+            "# Owner of the scripts/develop demo (delete .develop/ to start over).\n"
+            f"username: {username}\npassword: {password}\n"
+        )
+        path.chmod(0o600)
+        return cls(username, password)
+
+
+class HomeAssistantApi:
+    """The few REST calls the bootstrap needs."""
+
+    def __init__(self, session: aiohttp.ClientSession, url: str) -> None:
+        """Talk to Home Assistant at ``url`` (no trailing slash)."""
+        self._session = session
+        self._url = url
+        self.client_id = f"{url}/"
+        self._token: str | None = None
+
+    async def request(
+        self, method: str, path: str, *, json_body: Any = None, form: Any = None
+    ) -> Any:
+        """JSON answer of a call; raises BootstrapError unless the status is 200."""
+        headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
+        async with self._session.request(
+            method, self._url + path, json=json_body, data=form, headers=headers
+        ) as response:
+            text = await response.text()
+            if response.status != 200:
+                raise BootstrapError(f"{method} {path}: HTTP {response.status} {text[:300]}")
+            return json.loads(text) if text else None
+
+    async def wait_until_up(self) -> list[dict[str, Any]] | None:
+        """Onboarding steps once the HTTP server answers; None when onboarding is complete."""
+        while True:
+            try:
+                async with self._session.get(self._url + "/api/onboarding") as response:
+                    if response.status == 404:  # the onboarding views exist only until it is done
+                        return None
+                    if response.status == 200:
+                        steps: list[dict[str, Any]] = await response.json()
+                        return steps
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.5)
+
+    async def use_code(self, code: str) -> None:
+        """Exchange an authorization code for an access token used from now on."""
+        token = await self.request(
+            "POST",
+            "/auth/token",
+            form={"grant_type": "authorization_code", "code": code, "client_id": self.client_id},
+        )
+        self._token = token["access_token"]
+
+    async def create_owner(self, login: Login) -> None:
+        """Onboarding's first step: the owner (an admin), logged in."""
+        answer = await self.request(
+            "POST",
+            "/api/onboarding/users",
+            json_body={
+                "client_id": self.client_id,
+                "name": "Demo Developer",
+                "username": login.username,
+                "password": login.password,
+                "language": "en",
+            },
+        )
+        await self.use_code(answer["auth_code"])
+
+    async def log_in(self, login: Login) -> None:
+        """Log in as the login page does."""
+        flow = await self.request(
+            "POST",
+            "/auth/login_flow",
+            json_body={
+                "client_id": self.client_id,
+                "handler": ["homeassistant", None],
+                "redirect_uri": self.client_id,
+            },
+        )
+        result = await self.request(
+            "POST",
+            f"/auth/login_flow/{flow['flow_id']}",
+            json_body={
+                "client_id": self.client_id,
+                "username": login.username,
+                "password": login.password,
+            },
+        )
+        if result.get("type") != "create_entry":
+            raise BootstrapError(
+                f"cannot log in as {login.username!r} ({result.get('errors')}); "
+                "delete .develop/ to start over"
+            )
+        await self.use_code(result["result"])
+
+    async def finish_onboarding(self, pending: set[str]) -> None:
+        """The remaining steps, in the order the onboarding pages take them."""
+        if "core_config" in pending:  # location etc. come from configuration.yaml
+            await self.request("POST", "/api/onboarding/core_config", json_body={})
+        if "analytics" in pending:  # nothing is shared unless enabled in the settings
+            await self.request("POST", "/api/onboarding/analytics", json_body={})
+        if "integration" in pending:
+            await self.request(
+                "POST",
+                "/api/onboarding/integration",
+                json_body={"client_id": self.client_id, "redirect_uri": self.client_id},
+            )
+
+    async def wait_until_running(self) -> None:
+        """Until Home Assistant has started completely."""
+        while True:
+            if (await self.request("GET", "/api/core/state"))["state"] == "RUNNING":
+                return
+            await asyncio.sleep(0.5)
+
+    async def entries(self, domain: str | None = DOMAIN) -> list[dict[str, Any]]:
+        """Config entries of ``domain`` (None: all)."""
+        query = f"?domain={domain}" if domain else ""
+        entries: list[dict[str, Any]] = await self.request(
+            "GET", f"/api/config/config_entries/entry{query}"
+        )
+        return entries
+
+    async def remove_broken_onboarding_entries(self) -> None:
+        """Onboarding adds Google Translate TTS, which needs gTTS (not here) and the internet."""
+        for entry in await self.entries(None):
+            if entry["source"] == "onboarding" and entry["state"] == "setup_error":
+                await self.request(
+                    "DELETE", f"/api/config/config_entries/entry/{entry['entry_id']}"
+                )
+                log(f"removed {entry['title']!r}, which onboarding added but cannot load here")
+
+    async def add_plenticore(self, host: str, password: str) -> dict[str, Any]:
+        """Walk our config flow: vendor menu, then host and password; returns the new entry."""
+        base = "/api/config/config_entries/flow"
+        step = await self.request("POST", base, json_body={"handler": DOMAIN})
+        for user_input in ({"next_step_id": "plenticore"}, {"host": host, "password": password}):
+            if step["type"] not in {"menu", "form"}:
+                raise BootstrapError(f"config flow stopped early: {step}")
+            step = await self.request("POST", f"{base}/{step['flow_id']}", json_body=user_input)
+        if step["type"] != "create_entry":
+            raise BootstrapError(f"config flow did not create the entry: {step}")
+        entry: dict[str, Any] = step["result"]
+        return entry
+
+    async def integration_states(self) -> list[dict[str, Any]]:
+        """States of our entities."""
+        entity_ids = await self.request(
+            "POST",
+            "/api/template",
+            json_body={"template": f"{{{{ integration_entities('{DOMAIN}') | to_json }}}}"},
+        )
+        wanted = set(entity_ids)
+        states: list[dict[str, Any]] = await self.request("GET", "/api/states")
+        return [state for state in states if state["entity_id"] in wanted]
+
+
+async def wait_for_port(host: str, port: int) -> None:
+    """Until something accepts connections on host:port (the simulator)."""
+    while True:
+        try:
+            _, writer = await asyncio.open_connection(host, port)
+        except OSError:
+            await asyncio.sleep(0.3)
+        else:
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+            return
+
+
+def is_number(value: str) -> bool:
+    """Whether a state is a reading rather than unknown/unavailable/text."""
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True
+
+
+async def wait_for_readings(api: HomeAssistantApi) -> list[dict[str, Any]]:
+    """Until our entry is loaded and its power sensors have numbers; returns the sensors."""
+    while True:
+        if any(entry["state"] == "loaded" for entry in await api.entries()):
+            sensors = [s for s in await api.integration_states() if s["entity_id"][:7] == "sensor."]
+            power = [s for s in sensors if s["attributes"].get("device_class") == "power"]
+            if power and all(is_number(s["state"]) for s in power):
+                return sensors
+        await asyncio.sleep(1)
+
+
+async def within[T](seconds: float, what: str, awaitable: Awaitable[T]) -> T:
+    """``awaitable``, or BootstrapError naming ``what`` after ``seconds``."""
+    try:
+        async with asyncio.timeout(seconds):
+            return await awaitable
+    except TimeoutError:
+        raise BootstrapError(f"{what}: nothing after {seconds:.0f} s") from None
+
+
+def describe(sensors: list[dict[str, Any]]) -> list[str]:
+    """A few readings, for the banner."""
+    suffixes = ("_pv_power", "_home_power", "_grid_power", "_battery_state_of_charge")
+    chosen = [s for x in suffixes for s in sensors if s["entity_id"].endswith(x)] or sensors[:3]
+    lines = []
+    for sensor in chosen:
+        unit = sensor["attributes"].get("unit_of_measurement") or ""
+        lines.append(f"    {sensor['entity_id']}: {sensor['state']} {unit}".rstrip())
+    return lines
+
+
+async def bootstrap(args: argparse.Namespace) -> None:
+    """Onboarding and our entry, each only if not done yet; then report the readings."""
+    host, _, port = args.inverter.rpartition(":")
+    login = Login.load_or_create(args.login, args.username, args.password)
+    wait = args.timeout
+    timeout = aiohttp.ClientTimeout(total=60)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        api = HomeAssistantApi(session, args.api_url)
+        steps = await within(
+            wait, f"waiting for Home Assistant on {args.api_url}", api.wait_until_up()
+        )
+        pending = {step["step"] for step in steps or [] if not step["done"]}
+        if "user" in pending:
+            log(f"onboarding: creating the owner {login.username!r}")
+            await api.create_owner(login)
+        else:
+            await api.log_in(login)
+        if pending - {"user"}:
+            log("onboarding: finishing (location etc. come from configuration.yaml)")
+            await api.finish_onboarding(pending)
+        await within(
+            wait, "waiting for Home Assistant to finish starting", api.wait_until_running()
+        )
+        if not await api.entries():
+            await within(
+                wait,
+                f"waiting for the simulator on {args.inverter}",
+                wait_for_port(host, int(port)),
+            )
+            log(f"adding the PLENTICORE simulator at {args.inverter} through the config flow")
+            entry = await api.add_plenticore(args.inverter, args.inverter_password)
+            log(f"created the entry {entry['title']!r} ({entry['state']})")
+        try:
+            sensors = await within(wait, "waiting for first readings", wait_for_readings(api))
+        except BootstrapError as err:
+            states = ", ".join(f"{e['title']}: {e['state']}" for e in await api.entries())
+            raise BootstrapError(f"{err} ({states or 'no SolarHub entry'})") from None
+        await api.remove_broken_onboarding_entries()
+    print(
+        "\n".join(
+            [
+                "",
+                f"SolarHub demo ready: {args.url}",
+                f"  user name: {login.username}",
+                f"  password:  {login.password}",
+                f"  {len(sensors)} SolarHub sensors, for example:",
+                *describe(sensors),
+            ]
+        ),
+        flush=True,
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    prep = commands.add_parser("prepare", help="configuration, link and requirements")
+    prep.add_argument("--config", type=Path, required=True, help="Home Assistant config dir")
+    prep.add_argument("--deps", type=Path, required=True, help="prefix for extra packages")
+    boot = commands.add_parser("bootstrap", help="onboarding and our config entry")
+    boot.add_argument("--url", default="http://localhost:8123", help="URL to print")
+    boot.add_argument("--api-url", default="http://127.0.0.1:8123", help="URL to call")
+    boot.add_argument("--login", type=Path, required=True, help="file keeping the login")
+    boot.add_argument("--username", default="dev", help="owner to create the first time")
+    boot.add_argument("--password", help="their password (default: a random one)")
+    boot.add_argument("--inverter", required=True, help="simulator as host:port")
+    boot.add_argument("--inverter-password", default="Pass1234", help="its owner password")
+    boot.add_argument("--timeout", type=float, default=120, help="seconds to wait for each stage")
+    args = parser.parse_args(argv)
+    if args.command == "prepare":
+        prepare(args)
+        return 0
+    try:
+        asyncio.run(bootstrap(args))
+    except (BootstrapError, aiohttp.ClientError, TimeoutError) as err:
+        log(f"bootstrap failed: {err}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
