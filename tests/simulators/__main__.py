@@ -1,6 +1,7 @@
 """Run a vendor simulator on 127.0.0.1 until Ctrl-C / SIGTERM.
 
-Usage: ``python -m tests.simulators plenticore [--port N] [--password P] [--master-key K] ...``.
+Usage: ``python -m tests.simulators plenticore [--port N] [--password P] [--master-key K] ...``
+or ``python -m tests.simulators tigo [--port N] [--username U] [--password P] [--no-premium] ...``.
 Each vendor is one sub-command, registered in ``VENDORS`` with its options and a start function.
 """
 
@@ -11,13 +12,14 @@ import asyncio
 from collections.abc import Awaitable, Callable
 import contextlib
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 import signal
 import sys
 from typing import Protocol
 
 from tests.simulators import SimClock
 from tests.simulators.plenticore import PlenticoreConfig, PlenticoreSimulator
+from tests.simulators.tigo import TigoConfig, TigoSimulator
 
 
 class Running(Protocol):
@@ -73,11 +75,77 @@ async def _start_plenticore(args: argparse.Namespace) -> tuple[Running, list[str
     return simulator, banner
 
 
+def _tigo_arguments(parser: argparse.ArgumentParser) -> None:
+    defaults = TigoConfig()
+    parser.add_argument("--port", type=int, default=0, help="TCP port (default: any free port)")
+    parser.add_argument("--username", default=defaults.username, help="account e-mail")
+    parser.add_argument("--password", default=defaults.password, help="account password")
+    parser.add_argument(
+        "--no-premium", action="store_true", help="an account without Premium: login answers 403"
+    )
+    parser.add_argument(
+        "--rate-limit",
+        type=int,
+        default=defaults.rate_limit,
+        help="requests per hour and account before 429",
+    )
+    parser.add_argument(
+        "--token-minutes",
+        type=float,
+        default=defaults.token_lifetime.total_seconds() / 60,
+        help="lifetime of a login token in minutes",
+    )
+    parser.add_argument(
+        "--upload-lag",
+        type=float,
+        default=defaults.upload_lag.total_seconds() / 60,
+        help="minutes before minute data becomes visible",
+    )
+    parser.add_argument(
+        "--history-days",
+        type=int,
+        default=defaults.history_days,
+        help="days of data before the start",
+    )
+    parser.add_argument(
+        "--speed", type=float, default=1.0, help="run the simulated clock this many times faster"
+    )
+
+
+async def _start_tigo(args: argparse.Namespace) -> tuple[Running, list[str]]:
+    config = TigoConfig(
+        username=args.username,
+        password=args.password,
+        premium=not args.no_premium,
+        rate_limit=args.rate_limit,
+        token_lifetime=timedelta(minutes=args.token_minutes),
+        upload_lag=timedelta(minutes=args.upload_lag),
+        history_days=args.history_days,
+    )
+    simulator = TigoSimulator(config, SimClock.real(speed=args.speed))
+    await simulator.start(args.port)
+    premium = "Premium" if config.premium else "no Premium: login answers 403"
+    systems = ", ".join(
+        f"{s.system_id} {s.name!r} ({s.panel_count} panels)" for s in simulator.systems
+    )
+    banner = [
+        f"Tigo Energy cloud API v3 simulator on {simulator.url} (API {simulator.base_url})",
+        f"  account:   user {config.username!r}, password {config.password!r} ({premium})",
+        f"  systems:   {systems}",
+    ]
+    return simulator, banner
+
+
 VENDORS: dict[str, Vendor] = {
     "plenticore": Vendor(
         help="KOSTAL PLENTICORE plus / PIKO IQ local REST API",
         add_arguments=_plenticore_arguments,
         start=_start_plenticore,
+    ),
+    "tigo": Vendor(
+        help="Tigo Energy cloud REST API v3",
+        add_arguments=_tigo_arguments,
+        start=_start_tigo,
     ),
 }
 

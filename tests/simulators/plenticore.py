@@ -844,7 +844,8 @@ class PlenticoreSimulator:
         self._release = asyncio.Event()
         app = web.Application(middlewares=[self._middleware()])
         self._add_routes(app)
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
+        # Keep-alive long enough that a test jumping the loop clock never races a server-side close.
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5, keepalive_timeout=86400)
         await runner.setup()
         try:
             await web.TCPSite(runner, "127.0.0.1", port).start()
