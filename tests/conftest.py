@@ -14,9 +14,14 @@ import custom_components.solarhub  # noqa: F401  (import before Home Assistant's
 
 
 @pytest.fixture(autouse=True)
-def auto_enable_custom_integrations(enable_custom_integrations: Any) -> Generator[None]:
-    """Let Home Assistant load custom_components/solarhub in every test."""
-    return (yield)
+def auto_enable_custom_integrations(request: pytest.FixtureRequest) -> None:
+    """Let Home Assistant load custom_components/solarhub in every test.
+
+    A test that wants the recorder gets it first: it must exist before ``hass`` is created.
+    """
+    if "recorder_mock" in request.fixturenames:
+        request.getfixturevalue("recorder_mock")
+    request.getfixturevalue("enable_custom_integrations")
 
 
 @pytest.fixture(autouse=True)

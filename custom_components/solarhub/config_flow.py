@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-import logging
 from typing import Any, override
 
 from homeassistant.config_entries import (
@@ -13,102 +11,24 @@ from homeassistant.config_entries import (
     ConfigFlowResult,
     OptionsFlowWithReload,
 )
-from homeassistant.const import CONF_HOST, CONF_PASSWORD
-from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_USERNAME
+from homeassistant.core import callback
 from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
-    TextSelector,
-    TextSelectorConfig,
-    TextSelectorType,
+    SelectSelector,
+    SelectSelectorConfig,
 )
 import probatio as vol
 
-from .api.errors import (
-    AccountLockedError,
-    ApiConnectionError,
-    AuthenticationError,
-    InvalidServiceCodeError,
-    SolarHubApiError,
-    UnsupportedDeviceError,
-)
-from .api.plenticore import PlenticoreClient
-from .const import CONF_SERVICE_CODE, CONF_VENDOR, DOMAIN, Vendor
-from .vendors.plenticore.controls import LOCAL
-from .vendors.plenticore.options import MINIMUMS, PlenticoreOptions
-from .vendors.plenticore.runtime import read_device
-
-_LOGGER = logging.getLogger(__name__)
-
-_PASSWORD = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
-_TEXT = TextSelector(TextSelectorConfig(autocomplete="off"))
-
-
-@dataclass(frozen=True, slots=True)
-class _Inverter:
-    serial: str
-    title: str
-
-
-class _FieldError(Exception):
-    """A probe failed; ``field`` is the form field (or "base") the message belongs to."""
-
-    def __init__(self, field: str, error: str) -> None:
-        super().__init__(error)
-        self.field = field
-        self.error = error
-
-
-async def _probe_plenticore(
-    hass: HomeAssistant, host: str, password: str, service_code: str | None
-) -> _Inverter:
-    """Connect, check it is a PLENTICORE, log in with the given role, read its serial, log out."""
-    try:
-        client = PlenticoreClient(async_get_clientsession(hass), host)
-    except ValueError as err:
-        raise _FieldError(CONF_HOST, "invalid_host") from err
-    try:
-        await client.get_version()
-        await client.login(password, service_code)
-        meta = await client.get_settings_meta()
-        values, version = await read_device(client, meta)
-    except UnsupportedDeviceError as err:
-        raise _FieldError(CONF_HOST, "not_plenticore") from err
-    except ApiConnectionError as err:
-        raise _FieldError(CONF_HOST, "cannot_connect") from err
-    except AccountLockedError as err:
-        raise _FieldError(CONF_PASSWORD, "account_locked") from err
-    except InvalidServiceCodeError as err:
-        raise _FieldError(CONF_SERVICE_CODE, "invalid_service_code") from err
-    except AuthenticationError as err:
-        raise _FieldError(CONF_PASSWORD, "invalid_auth") from err
-    except SolarHubApiError as err:
-        _LOGGER.warning("Unexpected answer from %s: %s", host, err)
-        raise _FieldError("base", "unexpected_response") from err
-    finally:
-        await client.logout()
-    serial = values.get((LOCAL, "Properties:SerialNo"))
-    if not serial:
-        raise _FieldError("base", "no_serial")
-    hostname = next((v for (module, _), v in values.items() if module == "scb:network"), None)
-    product = values.get((LOCAL, "Branding:ProductName1")) or version.name
-    return _Inverter(serial=serial, title=f"{product} ({hostname})" if hostname else product)
-
-
-def _plenticore_schema(defaults: Mapping[str, Any], *, with_host: bool = True) -> vol.Schema:
-    fields: dict[vol.Marker, Any] = {}
-    if with_host:
-        fields[vol.Required(CONF_HOST, default=defaults.get(CONF_HOST, vol.UNDEFINED))] = _TEXT
-    fields[vol.Required(CONF_PASSWORD)] = _PASSWORD
-    fields[
-        vol.Optional(
-            CONF_SERVICE_CODE,
-            description={"suggested_value": defaults.get(CONF_SERVICE_CODE)},
-        )
-    ] = _PASSWORD
-    return vol.Schema(fields)
+from .api.tigo_models import TigoSystem
+from .const import CONF_SERVICE_CODE, CONF_SYSTEMS, CONF_VENDOR, DOMAIN, Vendor
+from .vendors.plenticore import flow as plenticore
+from .vendors.plenticore.options import MINIMUMS as PLENTICORE_MINIMUMS, PlenticoreOptions
+from .vendors.probe import FieldError
+from .vendors.tigo import flow as tigo
+from .vendors.tigo.options import MINIMUMS as TIGO_MINIMUMS, PanelMetric, TigoOptions
 
 
 class SolarHubConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -116,17 +36,24 @@ class SolarHubConfigFlow(ConfigFlow, domain=DOMAIN):
 
     VERSION = 1
 
+    def __init__(self) -> None:
+        """Nothing learned yet."""
+        self._tigo_data: dict[str, Any] = {}
+        self._tigo_systems: tuple[TigoSystem, ...] = ()
+
     @staticmethod
     @callback
     @override
     def async_get_options_flow(config_entry: ConfigEntry) -> SolarHubOptionsFlow:
-        """Options: poll intervals."""
+        """Options: poll intervals (and, for Tigo, the panel metrics)."""
         return SolarHubOptionsFlow()
 
     @override
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Let the user pick the vendor."""
-        return self.async_show_menu(step_id="user", menu_options=[Vendor.PLENTICORE.value])
+        return self.async_show_menu(step_id="user", menu_options=[v.value for v in Vendor])
+
+    # -- KOSTAL PLENTICORE ------------------------------------------------------------------------
 
     async def async_step_plenticore(
         self, user_input: dict[str, Any] | None = None
@@ -136,8 +63,8 @@ class SolarHubConfigFlow(ConfigFlow, domain=DOMAIN):
         if user_input is not None:
             user_input[CONF_HOST] = user_input[CONF_HOST].strip()
             try:
-                inverter = await self._probe(user_input)
-            except _FieldError as err:
+                inverter = await plenticore.probe_plenticore(self.hass, user_input)
+            except FieldError as err:
                 errors[err.field] = err.error
             else:
                 await self.async_set_unique_id(inverter.serial)
@@ -147,92 +74,180 @@ class SolarHubConfigFlow(ConfigFlow, domain=DOMAIN):
                 )
         return self.async_show_form(
             step_id="plenticore",
-            data_schema=_plenticore_schema(user_input or {}),
+            data_schema=plenticore.credentials_schema(user_input or {}),
             errors=errors,
         )
 
+    # -- Tigo -------------------------------------------------------------------------------------
+
+    async def async_step_tigo(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Tigo account credentials (the API address is an advanced, collapsed field)."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = tigo.flatten(user_input)
+            data[CONF_USERNAME] = data[CONF_USERNAME].strip()
+            try:
+                account = await tigo.probe_tigo(self.hass, data)
+            except FieldError as err:
+                errors[err.field] = err.error
+            else:
+                await self.async_set_unique_id(f"tigo_{account.user_id}")
+                self._abort_if_unique_id_configured()
+                self._tigo_data = {CONF_VENDOR: Vendor.TIGO, **data}
+                self._tigo_systems = account.systems
+                return await self.async_step_tigo_systems()
+        return self.async_show_form(
+            step_id="tigo",
+            data_schema=tigo.credentials_schema(tigo.flatten(user_input) if user_input else {}),
+            errors=errors,
+        )
+
+    async def async_step_tigo_systems(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Which of the account's systems to add."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            if chosen := [int(system_id) for system_id in user_input[CONF_SYSTEMS]]:
+                return self.async_create_entry(
+                    title=f"Tigo ({self._tigo_data[CONF_USERNAME]})",
+                    data={**self._tigo_data, CONF_SYSTEMS: chosen},
+                )
+            errors[CONF_SYSTEMS] = "no_system_chosen"
+        return self.async_show_form(
+            step_id="tigo_systems",
+            data_schema=tigo.systems_schema(self._tigo_systems, None),
+            errors=errors,
+        )
+
+    # -- reauth and reconfigure -------------------------------------------------------------------
+
     async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
-        """The inverter refused the stored credentials."""
+        """The vendor refused the stored credentials."""
         return await self.async_step_reauth_confirm()
 
     async def async_step_reauth_confirm(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Ask for the password (and service code) again."""
+        """Ask for the password (and, for a PLENTICORE installer, the service code) again."""
         entry = self._get_reauth_entry()
+        vendor = Vendor(entry.data[CONF_VENDOR])
         errors: dict[str, str] = {}
         if user_input is not None:
+            data = {**entry.data, **user_input}
             try:
-                inverter = await self._probe({CONF_HOST: entry.data[CONF_HOST], **user_input})
-            except _FieldError as err:
+                unique_id = await self._probe(vendor, data)
+            except FieldError as err:
                 errors[err.field] = err.error
             else:
-                await self.async_set_unique_id(inverter.serial)
+                await self.async_set_unique_id(unique_id)
                 self._abort_if_unique_id_mismatch(reason="different_device")
-                return self.async_update_reload_and_abort(
-                    entry,
-                    data_updates={
-                        CONF_PASSWORD: user_input[CONF_PASSWORD],
-                        CONF_SERVICE_CODE: user_input.get(CONF_SERVICE_CODE),
-                    },
-                )
+                updates = {CONF_PASSWORD: user_input[CONF_PASSWORD]}
+                if vendor is Vendor.PLENTICORE:
+                    updates[CONF_SERVICE_CODE] = user_input.get(CONF_SERVICE_CODE)
+                return self.async_update_reload_and_abort(entry, data_updates=updates)
+        if vendor is Vendor.PLENTICORE:
+            schema = plenticore.credentials_schema(entry.data, with_host=False)
+            placeholders = {"name": entry.data[CONF_HOST]}
+        else:
+            schema = tigo.credentials_schema(entry.data, with_username=False)
+            placeholders = {"name": entry.data[CONF_USERNAME]}
         return self.async_show_form(
             step_id="reauth_confirm",
-            data_schema=_plenticore_schema(entry.data, with_host=False),
-            description_placeholders={"host": entry.data[CONF_HOST]},
+            data_schema=schema,
+            description_placeholders=placeholders,
             errors=errors,
         )
 
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """The inverter moved to another host name or IP address."""
+        """A PLENTICORE moved to another address; a Tigo account adds or drops systems."""
         entry = self._get_reconfigure_entry()
+        if entry.data[CONF_VENDOR] == Vendor.TIGO:
+            return await self.async_step_reconfigure_tigo(user_input)
         errors: dict[str, str] = {}
         if user_input is not None:
             host = user_input[CONF_HOST].strip()
             try:
-                inverter = await self._probe({**entry.data, CONF_HOST: host})
-            except _FieldError as err:
+                unique_id = await self._probe(Vendor.PLENTICORE, {**entry.data, CONF_HOST: host})
+            except FieldError as err:
                 errors[err.field if err.field == CONF_HOST else "base"] = err.error
             else:
-                await self.async_set_unique_id(inverter.serial)
+                await self.async_set_unique_id(unique_id)
                 self._abort_if_unique_id_mismatch(reason="different_device")
                 return self.async_update_reload_and_abort(entry, data_updates={CONF_HOST: host})
         return self.async_show_form(
             step_id="reconfigure",
-            data_schema=vol.Schema({vol.Required(CONF_HOST, default=entry.data[CONF_HOST]): _TEXT}),
+            data_schema=plenticore.host_schema(entry.data[CONF_HOST]),
             errors=errors,
         )
 
-    async def _probe(self, data: Mapping[str, Any]) -> _Inverter:
-        return await _probe_plenticore(
-            self.hass, data[CONF_HOST], data[CONF_PASSWORD], data.get(CONF_SERVICE_CODE) or None
+    async def async_step_reconfigure_tigo(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Choose again which of the account's systems are added."""
+        entry = self._get_reconfigure_entry()
+        errors: dict[str, str] = {}
+        if not self._tigo_systems:
+            try:
+                account = await tigo.probe_tigo(self.hass, entry.data)
+            except FieldError as err:
+                return self.async_abort(reason=err.error)
+            self._tigo_systems = account.systems
+        if user_input is not None:
+            if chosen := [int(system_id) for system_id in user_input[CONF_SYSTEMS]]:
+                return self.async_update_reload_and_abort(
+                    entry, data_updates={CONF_SYSTEMS: chosen}
+                )
+            errors[CONF_SYSTEMS] = "no_system_chosen"
+        return self.async_show_form(
+            step_id="reconfigure_tigo",
+            data_schema=tigo.systems_schema(self._tigo_systems, entry.data[CONF_SYSTEMS]),
+            errors=errors,
         )
+
+    async def _probe(self, vendor: Vendor, data: Mapping[str, Any]) -> str:
+        """Test the credentials; return the unique id they belong to."""
+        if vendor is Vendor.PLENTICORE:
+            return (await plenticore.probe_plenticore(self.hass, data)).serial
+        return f"tigo_{(await tigo.probe_tigo(self.hass, data)).user_id}"
+
+
+def _seconds(minimum: int) -> NumberSelector:
+    return NumberSelector(
+        NumberSelectorConfig(
+            min=minimum, max=3600, step=1, unit_of_measurement="s", mode=NumberSelectorMode.BOX
+        )
+    )
 
 
 class SolarHubOptionsFlow(OptionsFlowWithReload):
-    """Poll intervals, never below the vendor's safe minimum."""
+    """Poll intervals never below the vendor's safe minimum; for Tigo also the panel metrics."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Show the intervals; the entry reloads with the new ones."""
+        """Show the options; the entry reloads with the new ones."""
+        vendor = Vendor(self.config_entry.data[CONF_VENDOR])
         if user_input is not None:
-            return self.async_create_entry(data={k: int(v) for k, v in user_input.items()})
-        current = PlenticoreOptions.from_entry(self.config_entry)
-        return self.async_show_form(
-            step_id="init",
-            data_schema=vol.Schema(
-                {
-                    vol.Required(name, default=getattr(current, name)): NumberSelector(
-                        NumberSelectorConfig(
-                            min=minimum,
-                            max=3600,
-                            step=1,
-                            unit_of_measurement="s",
-                            mode=NumberSelectorMode.BOX,
-                        )
-                    )
-                    for name, minimum in MINIMUMS.items()
-                }
-            ),
-        )
+            return self.async_create_entry(
+                data={k: v if isinstance(v, list) else int(v) for k, v in user_input.items()}
+            )
+        fields: dict[vol.Marker, Any] = {}
+        if vendor is Vendor.PLENTICORE:
+            current: Any = PlenticoreOptions.from_entry(self.config_entry)
+            minimums = PLENTICORE_MINIMUMS
+        else:
+            current = TigoOptions.from_entry(self.config_entry)
+            minimums = TIGO_MINIMUMS
+            fields[
+                vol.Required("panel_metrics", default=[m.value for m in current.panel_metrics])
+            ] = SelectSelector(
+                SelectSelectorConfig(
+                    options=[m.value for m in PanelMetric],
+                    multiple=True,
+                    translation_key="panel_metrics",
+                )
+            )
+        for name, minimum in minimums.items():
+            fields[vol.Required(name, default=getattr(current, name))] = _seconds(minimum)
+        return self.async_show_form(step_id="init", data_schema=vol.Schema(fields))

@@ -20,7 +20,7 @@ from .conftest import setup_entry
 async def _start(hass: HomeAssistant) -> str:
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     assert result["type"] is FlowResultType.MENU
-    assert result["menu_options"] == ["plenticore"]
+    assert result["menu_options"] == ["plenticore", "tigo"]
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"next_step_id": "plenticore"}
     )

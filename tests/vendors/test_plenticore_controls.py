@@ -13,7 +13,7 @@ from custom_components.solarhub.const import DOMAIN
 from tests.simulators.plenticore import PlenticoreSimulator
 
 from .conftest import setup_entry
-from .test_plenticore_setup import entity_id, state_of, tick
+from .helpers import entity_id, state_of, tick
 
 LOCAL = "devices:local"
 WRITE = "PUT /api/v1/settings"

@@ -14,7 +14,8 @@ from custom_components.solarhub.vendors.plenticore import runtime as plenticore_
 from tests.simulators.plenticore import PlenticoreSimulator
 
 from .conftest import setup_entry
-from .test_plenticore_setup import PROCESS, state_of, tick
+from .helpers import state_of, tick
+from .test_plenticore_setup import PROCESS
 
 DC_POWER = "devices:local_Dc_P"
 

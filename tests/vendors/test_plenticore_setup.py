@@ -8,56 +8,20 @@ from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
-from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
-    get_scheduled_timer_handles,
 )
 
 from custom_components.solarhub.const import DOMAIN
 from tests.simulators.plenticore import PlenticoreConfig, PlenticoreSimulator
 
 from .conftest import setup_entry
+from .helpers import entity_id, state_of, tick
 
 PROCESS = "POST /api/v1/processdata"
 SETTINGS_READ = "POST /api/v1/settings"
 EVENTS = "POST /api/v1/events/latest"
-
-
-def entity_id(hass: HomeAssistant, platform: str, unique_suffix: str) -> str:
-    registry = er.async_get(hass)
-    for entry in registry.entities.values():
-        if (
-            entry.platform == DOMAIN
-            and entry.domain == platform
-            and entry.unique_id.endswith(unique_suffix)
-        ):
-            return entry.entity_id
-    raise AssertionError(f"no {platform} entity ending in {unique_suffix}")
-
-
-def state_of(hass: HomeAssistant, platform: str, unique_suffix: str) -> str:
-    state = hass.states.get(entity_id(hass, platform, unique_suffix))
-    assert state is not None
-    return state.state
-
-
-async def tick(hass: HomeAssistant, simulator: PlenticoreSimulator, seconds: float) -> None:
-    """Move the simulated inverter's clock and run the coordinator polls due within ``seconds``.
-
-    Only coordinator timers run: the loop clock stays put, so aiohttp's own keep-alive and
-    timeout timers keep their real meaning. The extra second covers the coordinators' random
-    sub-second offset, so a 10 s tick runs live data and a 60 s tick runs every cadence once.
-    """
-    simulator.clock.advance(seconds)
-    horizon = hass.loop.time() + seconds + 1
-    for handle in get_scheduled_timer_handles(hass.loop):
-        owner = getattr(handle._callback, "__self__", None)
-        if isinstance(owner, DataUpdateCoordinator) and handle.when() <= horizon:
-            handle._run()
-            handle.cancel()
-    await hass.async_block_till_done(wait_background_tasks=True)  # polls run as background tasks
 
 
 async def test_device_and_entities(

@@ -19,3 +19,7 @@ async def async_setup_vendor(hass: HomeAssistant, entry: SolarHubConfigEntry) ->
             from .plenticore.runtime import async_setup_plenticore  # noqa: PLC0415
 
             return await async_setup_plenticore(hass, entry)
+        case Vendor.TIGO:
+            from .tigo.runtime import async_setup_tigo  # noqa: PLC0415
+
+            return await async_setup_tigo(hass, entry)

@@ -91,7 +91,7 @@ class ProcessDataCoordinator(_PollingCoordinator[LiveData]):
         derived: Iterable[DerivedValue],
     ) -> None:
         super().__init__(
-            hass, entry, client, name="process data", update_interval=update_interval, known=known
+            hass, entry, client, name="process", update_interval=update_interval, known=known
         )
         self._derived = tuple(derived)
         self._totals: dict[DataPoint, float] = {}

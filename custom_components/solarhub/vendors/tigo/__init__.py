@@ -1,0 +1,1 @@
+"""Tigo Energy optimizers through the Tigo cloud API v3."""

@@ -1,0 +1,291 @@
+"""A Tigo system's cadences: live values (with the hourly statistics import) and alerts.
+
+Live values cost three requests per cycle whatever the system's size: the gateways (check-ins and
+the newest uploaded minute), the summary, and one minute-level ``data/aggregate`` of panel power
+without ``object_ids``. Voltage, current and RSSI add one request each, only while an entity for
+them is enabled. The pace drops when the account's rate-limit headers run low.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Hashable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
+import logging
+from typing import TYPE_CHECKING, override
+
+from homeassistant.util import dt as dt_util
+
+from ...api.tigo_models import Alert, Summary, TigoSource
+from ...coordinator import SolarHubCoordinator
+from ...statistics import (
+    HOUR,
+    EnergyStatistic,
+    HourlyEnergy,
+    async_import,
+    async_last_imported,
+    hours_to_import,
+)
+
+if TYPE_CHECKING:
+    from homeassistant.core import HomeAssistant
+
+    from ...api.tigo import TigoClient
+    from ...runtime import SolarHubConfigEntry
+    from .topology import Topology
+
+_LOGGER = logging.getLogger(__name__)
+
+REPORTING_WINDOW = timedelta(minutes=30)  # a gateway that checked in within this is reporting
+# Panel values older than the newest minute by more than this are stale.
+READING_WINDOW = timedelta(minutes=10)
+# The cloud is 10-40 minutes late; a newest minute older than this is the dusk's, not live data.
+FRESH_DATA = timedelta(minutes=60)
+BACKFILL = timedelta(days=7)  # history imported into statistics on the first run
+MAX_COMBINED_RANGE = timedelta(days=31)  # the cloud's soft limit for hour-level data
+ACTIVE_ALERT_WINDOW = timedelta(hours=24)
+ALERT_HISTORY = timedelta(days=30)
+# Alert languages the cloud offers; others fall back to English.
+ALERT_LANGUAGES = {
+    "de": "DE",
+    "el": "EL",
+    "en": "EN",
+    "es": "ES",
+    "fr": "FR",
+    "it": "IT",
+    "ja": "JP",
+    "ko": "KO",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class LiveData:
+    """One cycle of a system's live values."""
+
+    summary: Summary
+    sources: tuple[TigoSource, ...]
+    readings: Mapping[tuple[str, int], float]  # (param, panel object id) -> newest value
+    data_minute: datetime | None  # the newest minute the cloud has from the panels
+    reporting: bool  # a gateway checked in recently
+    skipped_rows: int = 0
+
+    def panel_value(self, param: str, object_id: int) -> float | None:
+        """A panel's newest value; at night a reporting system's panels produce 0 W and 0 A."""
+        if (value := self.readings.get((param, object_id))) is not None:
+            return value
+        return 0.0 if self.reporting and param in ("Pin", "Iin") else None
+
+    def group_power(self, object_ids: Collection[int]) -> float | None:
+        """The summed power of a string or inverter."""
+        if not self.reporting:
+            return None
+        return round(sum(self.panel_value("Pin", oid) or 0.0 for oid in object_ids), 1)
+
+
+def newest_panel_minute(sources: tuple[TigoSource, ...]) -> datetime | None:
+    """The newest minute of panel data any gateway has uploaded."""
+    minutes = [
+        data_set.last_min
+        for source in sources
+        for data_set in source.sets
+        if data_set.last_min is not None and data_set.set_name.lower().startswith("panel")
+    ]
+    return max(minutes, default=None)
+
+
+class TigoLiveCoordinator(SolarHubCoordinator[LiveData]):
+    """Summary, gateways and panel values of one system; imports complete hours as they come."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: SolarHubConfigEntry,
+        client: TigoClient,
+        *,
+        topology: Topology,
+        tz: tzinfo,
+        interval: timedelta,
+        initial_params: frozenset[str],
+        statistic: EnergyStatistic | None,
+    ) -> None:
+        super().__init__(hass, entry, name=f"{topology.system.name} live", update_interval=interval)
+        self.client = client
+        self.topology = topology
+        self.tz = tz
+        self.base_interval = interval
+        self.statistic = statistic
+        self._initial_params = initial_params
+        self._config_update = client.config_update(topology.system.system_id)
+        self._imported_until: datetime | None = None
+        self._polled = False  # before the first poll, entities are not listening yet
+
+    @property
+    def system_id(self) -> int:
+        """The Tigo system id."""
+        return self.topology.system.system_id
+
+    def wanted_params(self) -> frozenset[str]:
+        """Pin always; Vin, Iin and RSSI while an entity showing them is enabled."""
+        if not self._polled:
+            return self._initial_params | {"Pin"}
+        contexts: list[Hashable] = list(self.async_contexts())
+        params = {p for c in contexts if isinstance(c, frozenset) for p in c if isinstance(p, str)}
+        return frozenset(params | {"Pin"})
+
+    @override
+    async def _fetch(self) -> LiveData:
+        now = dt_util.utcnow()
+        sources = tuple(await self.client.get_sources(self.system_id))
+        summary = await self.client.get_summary(self.system_id)
+        data_minute = newest_panel_minute(sources)
+        reporting = any(
+            s.last_checkin is not None and now - s.last_checkin <= REPORTING_WINDOW for s in sources
+        )
+        readings: dict[tuple[str, int], float] = {}
+        skipped = 0
+        panel_ids = self.topology.panel_object_ids
+        # After sunset the panels upload nothing and the newest minute stays at dusk: no request,
+        # the panels of a reporting system read 0 W until data flows again.
+        fresh = data_minute is not None and now - data_minute <= FRESH_DATA
+        end = data_minute or now
+        for param in sorted(self.wanted_params()) if fresh else ():
+            series = await self.client.get_aggregate(
+                self.system_id, end - READING_WINDOW, end, tz=self.tz, param=param, level="min"
+            )
+            skipped += series.skipped_rows
+            for column in series.columns:
+                if not column.isdigit() or int(column) not in panel_ids:
+                    continue
+                point = series.latest(column)
+                if point is not None and end - point[0] <= READING_WINDOW:
+                    readings[(param, int(column))] = point[1]
+        if skipped:
+            _LOGGER.debug("%s: skipped %d unreadable rows", self.name, skipped)
+        if data_minute is not None and self.statistic is not None:
+            await self._import_complete_hours(self.statistic, data_minute, now)
+        self._pace()
+        self._reload_if_reconfigured()
+        self._polled = True
+        return LiveData(
+            summary=summary,
+            sources=sources,
+            readings=readings,
+            data_minute=data_minute,
+            reporting=reporting,
+            skipped_rows=skipped,
+        )
+
+    async def _import_complete_hours(
+        self, statistic: EnergyStatistic, data_minute: datetime, now: datetime
+    ) -> None:
+        """Write the hours the cloud now has completely, from where the stored series ends."""
+        until = dt_util.as_utc(data_minute + timedelta(minutes=1)).replace(
+            minute=0, second=0, microsecond=0
+        )
+        if self._imported_until is not None and until <= self._imported_until:
+            return
+        last = await async_last_imported(self.hass, statistic)
+        since = (
+            last.start + HOUR
+            if last
+            else dt_util.start_of_local_day(now.astimezone(self.tz)) - BACKFILL
+        )
+        hours: list[HourlyEnergy] = []
+        chunk = since
+        while chunk < until and self.topology.root_object_id is not None:
+            chunk_end = min(chunk + MAX_COMBINED_RANGE, until)
+            series = await self.client.get_combined(
+                self.system_id,
+                chunk,
+                chunk_end - timedelta(seconds=1),
+                tz=self.tz,
+                level="hour",
+                object_ids=[self.topology.root_object_id],
+            )
+            hours += [
+                HourlyEnergy(start=start, wh=wh)
+                for start, wh in series.columns.get(str(self.topology.root_object_id), ())
+            ]
+            chunk = chunk_end
+        async_import(
+            self.hass, statistic, hours_to_import(hours, last, since=since, until=until), last
+        )
+        self._imported_until = until
+
+    def _pace(self) -> None:
+        """Slow down while the account's request budget runs low; resume when it recovers."""
+        interval = self.base_interval
+        limit = self.client.rate_limit
+        if limit is not None and limit.limit and limit.remaining is not None:
+            share = limit.remaining / limit.limit
+            if share < 0.05 and limit.reset_seconds:
+                interval = max(interval, timedelta(seconds=limit.reset_seconds))
+            elif share < 0.25:
+                interval = interval * 2
+        if interval != self.update_interval:
+            _LOGGER.info("%s: polling every %s (rate limit %s)", self.name, interval, limit)
+            self.update_interval = interval
+
+    def _reload_if_reconfigured(self) -> None:
+        """A changed ``X-System-Config-Update`` means new panels or labels: rebuild the entities."""
+        current = self.client.config_update(self.system_id)
+        if (
+            current is not None
+            and self._config_update is not None
+            and current != self._config_update
+        ):
+            _LOGGER.info("%s: the system's configuration changed, reloading", self.name)
+            self.hass.config_entries.async_schedule_reload(self.config_entry.entry_id)
+        if current is not None:
+            self._config_update = current
+
+
+@dataclass(frozen=True, slots=True)
+class AlertsData:
+    """The system's recent alerts, and the ones that appeared since the last cycle."""
+
+    active: tuple[Alert, ...]
+    new: tuple[Alert, ...]
+
+
+class TigoAlertsCoordinator(SolarHubCoordinator[AlertsData]):
+    """Alerts of one system, in Home Assistant's language where the cloud has it."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: SolarHubConfigEntry,
+        client: TigoClient,
+        *,
+        topology: Topology,
+        interval: timedelta,
+    ) -> None:
+        super().__init__(
+            hass, entry, name=f"{topology.system.name} alerts", update_interval=interval
+        )
+        self.client = client
+        self.system_id = topology.system.system_id
+        self._seen: set[int] | None = None
+
+    @override
+    async def _fetch(self) -> AlertsData:
+        now = dt_util.utcnow()
+        language = ALERT_LANGUAGES.get(self.hass.config.language.split("-")[0].lower(), "EN")
+        alerts = await self.client.get_alerts(
+            self.system_id, language=language, start_added=now - ALERT_HISTORY
+        )
+        ids = {alert.alert_id for alert in alerts}
+        if self._seen is None:
+            new: tuple[Alert, ...] = ()
+            self._seen = ids
+        else:
+            new = tuple(alert for alert in alerts if alert.alert_id not in self._seen)
+            self._seen |= ids
+        active = tuple(
+            sorted(
+                (a for a in alerts if now - a.added <= ACTIVE_ALERT_WINDOW),
+                key=lambda a: a.added,
+                reverse=True,
+            )
+        )
+        return AlertsData(active=active, new=new)
