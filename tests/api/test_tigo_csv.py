@@ -142,9 +142,9 @@ def test_spring_forward_day() -> None:
     ]
 
 
-def test_fall_back_day_repeated_hour_collapses_later_row_wins() -> None:
-    # 2026-10-25 in Berlin: 02:00-02:59 happens twice. Without an offset both 02:30 rows are the
-    # first occurrence (fold 0), so the second one replaces the first: one point, never two.
+def test_fall_back_day_repeated_hour_is_kept_apart() -> None:
+    # 2026-10-25 in Berlin: 02:00-02:59 happens twice. Rows run forward in time, so the second
+    # 02:30 is the second occurrence (fold 1): both hours keep their energy.
     text = (
         "DATETIME,1\n"
         "2026/10/25 01:30:00.000,10\n"
@@ -155,11 +155,18 @@ def test_fall_back_day_repeated_hour_collapses_later_row_wins() -> None:
     series = parse_combined_csv(text, BERLIN, now=LATER)
     assert [(stamp.astimezone(UTC).strftime("%H:%M"), v) for stamp, v in series.columns["1"]] == [
         ("23:30", 10.0),
-        ("00:30", 21.0),
+        ("00:30", 20.0),
+        ("01:30", 21.0),
         ("02:30", 30.0),
     ]
-    assert all(stamp.fold == 0 for stamp, _ in series.columns["1"])
+    assert [stamp.fold for stamp, _ in series.columns["1"]] == [0, 0, 1, 0]
     assert series.skipped_rows == 0
+
+
+def test_a_repeated_unambiguous_time_keeps_the_later_row() -> None:
+    text = "Datetime,1\n2026/06/21 12:00:00,1\n2026/06/21 12:00:00,2\n2026/06/21 12:01:00,3\n"
+    series = parse_aggregate_csv(text, BERLIN, now=LATER)
+    assert [v for _, v in series.columns["1"]] == [2.0, 3.0]
 
 
 def test_future_rows_are_dropped_and_counted() -> None:
@@ -411,7 +418,7 @@ def test_arbitrary_text_parses_or_is_malformed(
         return
     assert 0 <= series.skipped_rows <= text.count("\n") + text.count("\r") + 1
     for pts in series.columns.values():
-        stamps = [stamp for stamp, _ in pts]
+        stamps = [stamp.astimezone(UTC) for stamp, _ in pts]  # UTC: fold-aware order
         assert stamps == sorted(set(stamps))
         for stamp, value in pts:
             assert stamp.tzinfo is tz
@@ -468,11 +475,12 @@ class FileBuilder:
         self.owner: dict[float, str] = {}
         self.skipped = 0
         self.section: list[str] | None = None
+        self.latest: datetime | None = None  # the section's latest wall time (the DST rule)
         self.ignored: set[str] = set()  # names of the section that say nothing (empty, repeated)
         self.serial = 0
 
-    def local(self, moment: datetime) -> datetime:
-        return datetime.combine(moment.date(), moment.time(), tzinfo=self.tz)
+    def local(self, moment: datetime, *, fold: int = 0) -> datetime:
+        return datetime.combine(moment.date(), moment.time(), tzinfo=self.tz).replace(fold=fold)
 
     def stamp_text(self, moment: datetime) -> str:
         fraction = self.draw(st.sampled_from(["", ".000"]))  # aggregate or combined style
@@ -489,6 +497,7 @@ class FileBuilder:
                 extra = self.draw(st.sampled_from([*section, ""]))
                 section.insert(self.draw(st.integers(0, len(section))), extra)
         self.section = section
+        self.latest = None
         self.ignored = {name for name in section if not name or section.count(name) > 1}
         for name in set(section) - self.ignored:
             self.expected.setdefault(name, {})
@@ -506,12 +515,18 @@ class FileBuilder:
         if self.section is not None:
             self.owner[value] = self.section[index]
             if stamp <= self.now and self.section[index] not in self.ignored:
-                self.expected[self.section[index]][stamp] = value  # a later row wins
+                # Keyed in UTC: the two occurrences of a repeated wall time are different keys.
+                self.expected[self.section[index]][stamp.astimezone(UTC)] = value  # later wins
         return repr(value)
 
     def row(self) -> None:
         moment = self.draw(st.sampled_from(self.times))
-        stamp = self.local(moment)
+        # Rows run forward in time: a wall time at or before the section's latest one is the
+        # second occurrence (it only matters in the hour repeated when DST ends).
+        repeated = self.section is not None and self.latest is not None and moment <= self.latest
+        if self.section is not None:
+            self.latest = moment if self.latest is None else max(self.latest, moment)
+        stamp = self.local(moment, fold=int(repeated))
         width = len(self.section) if self.section is not None else self.draw(st.integers(0, 3))
         self.write(self.stamp_text(moment), [self.value(i, stamp) for i in range(width)])
         if self.section is None or stamp > self.now:
@@ -578,6 +593,7 @@ def test_generated_files_parse_back_to_the_ground_truth(case: Case) -> None:
             assert case.owner[value] == column
     # ... and the whole answer is exactly the truth: later rows win, oldest first, all counted.
     assert series.columns == {
-        column: tuple(sorted(truth.items())) for column, truth in case.expected.items()
+        column: tuple((stamp.astimezone(case.tz), value) for stamp, value in sorted(truth.items()))
+        for column, truth in case.expected.items()
     }
     assert series.skipped_rows == case.skipped

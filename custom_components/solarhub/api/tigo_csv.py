@@ -12,9 +12,10 @@ The rules, the same for both formats (each accepts the other's spelling and time
 * A header with an empty or repeated column name ignores the cells of that name in its section
   (a trailing comma, or a name that cannot say which cell is which); the other columns stand.
 * Timestamps are ``2014/09/23 00:06:23`` or ``2016/08/16 08:00:00.000`` (also with ``-`` in the
-  date, ``T`` before the time, 1-6 fraction digits), read as wall time in ``tz``
-  (``datetime(..., tzinfo=tz)``, fold 0: in the repeated hour of a DST change both rows get the
-  first occurrence, so the later one wins).
+  date, ``T`` before the time, 1-6 fraction digits), read as wall time in ``tz``. Rows run
+  forward in time, so when the wall time steps back within a section (the repeated
+  hour when daylight saving time ends) the rows from there on are the second occurrence of that
+  hour, until the wall time passes the latest one seen: no hour of energy is lost or merged.
 * An empty cell gives no point, and so does a number that is not finite (``nan``, ``inf``,
   ``1e999``): the row itself is fine and not counted.
 * Skipped and counted in ``skipped_rows``: rows dated after ``now``, rows before the first header,
@@ -69,6 +70,7 @@ def _parse(text: object, tz: tzinfo, now: datetime, what: str) -> CsvSeries:
         now = now.replace(tzinfo=UTC)
     points: dict[str, dict[datetime, float]] = {}
     section: list[str | None] | None = None  # the column of each cell after the time, or None
+    latest: datetime | None = None  # the latest wall time of the section, to spot the DST repeat
     skipped = 0
     for line in _LINE_BREAK.split(text.removeprefix("\ufeff")):
         if not line or line.isspace():
@@ -77,6 +79,7 @@ def _parse(text: object, tz: tzinfo, now: datetime, what: str) -> CsvSeries:
         first = _unquote(cells[0].strip())
         if first.replace(" ", "").upper() == _HEADER_TIME:
             section = _column_map(cells[1:])
+            latest = None
             for name in section:
                 if name is not None:
                     points.setdefault(name, {})
@@ -84,9 +87,19 @@ def _parse(text: object, tz: tzinfo, now: datetime, what: str) -> CsvSeries:
         if section is None or len(cells) != len(section) + 1:
             skipped += 1
             continue
-        stamp = _timestamp(first, tz)
+        wall = _wall_time(first)
         values = _values(cells[1:])
-        if stamp is None or values is None or stamp > now:
+        if wall is None or values is None:
+            skipped += 1
+            continue
+        repeated = latest is not None and wall <= latest
+        latest = wall if latest is None else max(latest, wall)
+        try:
+            stamp = wall.replace(tzinfo=tz, fold=int(repeated)).astimezone(UTC)
+        except OverflowError:  # year 1 or 9999 shifted out of range
+            skipped += 1
+            continue
+        if stamp > now:
             skipped += 1
             continue
         for name, value in zip(section, values, strict=True):
@@ -97,7 +110,12 @@ def _parse(text: object, tz: tzinfo, now: datetime, what: str) -> CsvSeries:
             f"unexpected {what} answer: no 'Datetime,…' header line in {_excerpt(text)}"
         )
     return CsvSeries(
-        columns={name: tuple(sorted(series.items())) for name, series in points.items()},
+        # Keyed in UTC, so the two occurrences of a repeated wall time stay apart; handed out in
+        # the system's zone (``astimezone`` sets ``fold`` on the second occurrence).
+        columns={
+            name: tuple((stamp.astimezone(tz), value) for stamp, value in sorted(series.items()))
+            for name, series in points.items()
+        },
         skipped_rows=skipped,
     )
 
@@ -117,7 +135,8 @@ def _column_map(cells: list[str]) -> list[str | None]:
     return [name if name and counts[name] == 1 else None for name in names]
 
 
-def _timestamp(cell: str, tz: tzinfo) -> datetime | None:
+def _wall_time(cell: str) -> datetime | None:
+    """The naive local time of a row, or None when it is not a valid timestamp."""
     match = _TIMESTAMP.fullmatch(cell)
     if match is None:
         return None
@@ -131,7 +150,6 @@ def _timestamp(cell: str, tz: tzinfo) -> datetime | None:
             int(minute),
             int(second),
             int(fraction.ljust(6, "0")) if fraction else 0,
-            tzinfo=tz,
         )
     except ValueError:  # 2014/02/30, 25:00:00, ...
         return None
