@@ -80,9 +80,8 @@ def _parse(text: object, tz: tzinfo, now: datetime, what: str) -> CsvSeries:
         if first.replace(" ", "").upper() == _HEADER_TIME:
             section = _column_map(cells[1:])
             latest = None
-            for name in section:
-                if name is not None:
-                    points.setdefault(name, {})
+            for name in filter(None, section):
+                points.setdefault(name, {})
             continue
         if section is None or len(cells) != len(section) + 1:
             skipped += 1
@@ -94,12 +93,8 @@ def _parse(text: object, tz: tzinfo, now: datetime, what: str) -> CsvSeries:
             continue
         repeated = latest is not None and wall <= latest
         latest = wall if latest is None else max(latest, wall)
-        try:
-            stamp = wall.replace(tzinfo=tz, fold=int(repeated)).astimezone(UTC)
-        except OverflowError:  # year 1 or 9999 shifted out of range
-            skipped += 1
-            continue
-        if stamp > now:
+        stamp = _moment(wall, tz, repeated=repeated)
+        if stamp is None or stamp > now:
             skipped += 1
             continue
         for name, value in zip(section, values, strict=True):
@@ -152,6 +147,14 @@ def _wall_time(cell: str) -> datetime | None:
             int(fraction.ljust(6, "0")) if fraction else 0,
         )
     except ValueError:  # 2014/02/30, 25:00:00, ...
+        return None
+
+
+def _moment(wall: datetime, tz: tzinfo, *, repeated: bool) -> datetime | None:
+    """The row's moment in UTC; None when that leaves the calendar (year 1 or 9999)."""
+    try:
+        return wall.replace(tzinfo=tz, fold=int(repeated)).astimezone(UTC)
+    except OverflowError:
         return None
 
 
