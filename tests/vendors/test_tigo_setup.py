@@ -284,3 +284,24 @@ async def test_unload_logs_out(
     assert tigo.active_tokens == 1
     assert await hass.config_entries.async_unload(tigo_entry.entry_id)
     assert tigo.active_tokens == 0
+
+
+@pytest.mark.parametrize("tigo_config", [TigoConfig(rate_limit=40)])
+async def test_paces_down_before_the_budget_runs_out(
+    hass: HomeAssistant,
+    tigo: TigoSimulator,
+    tigo_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    await setup_entry(hass, tigo_entry)
+    live = tigo_entry.runtime_data.live[tigo.systems[0].system_id]  # type: ignore[attr-defined]
+    intervals = []
+    for _ in range(12):
+        await tick(hass, tigo, live.update_interval.total_seconds(), freezer)
+        intervals.append(live.update_interval.total_seconds())
+        limit = live.client.rate_limit
+        if limit.remaining < 0.05 * limit.limit:  # nearly out: not before the window resets
+            assert live.update_interval.total_seconds() >= limit.reset_seconds
+    assert 2 * LIVE in intervals  # below a quarter of the budget: half the pace
+    assert intervals[-1] == LIVE  # and back to normal in the new window
+    assert tigo.rate_limited == 0  # never ran into a 429
