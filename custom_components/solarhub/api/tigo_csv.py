@@ -80,8 +80,8 @@ def _parse(text: object, tz: tzinfo, now: datetime, what: str) -> CsvSeries:
         if first.replace(" ", "").upper() == _HEADER_TIME:
             section = _column_map(cells[1:])
             latest = None
-            for name in filter(None, section):
-                points.setdefault(name, {})
+            for column in filter(None, section):
+                points.setdefault(column, {})
             continue
         if section is None or len(cells) != len(section) + 1:
             skipped += 1

@@ -109,16 +109,31 @@ def _sensor(
     return PlenticoreSensor(description=description, point=point, polls=polls or frozenset({point}))
 
 
-def _power(point: DataPoint, key: str, *, enabled: bool = True, **kwargs: Any) -> PlenticoreSensor:
-    return _sensor(
-        point,
-        key,
-        native_unit_of_measurement=UnitOfPower.WATT,
-        device_class=SensorDeviceClass.POWER,
-        state_class=SensorStateClass.MEASUREMENT,
-        entity_registry_enabled_default=enabled,
-        **kwargs,
-    )
+def _measurement(
+    unit: str, device_class: SensorDeviceClass, digits: int
+) -> Callable[..., PlenticoreSensor]:
+    """A builder of one kind of measured value (power, voltage, current)."""
+
+    def build(
+        point: DataPoint, key: str, *, enabled: bool = True, **kwargs: Any
+    ) -> PlenticoreSensor:
+        return _sensor(
+            point,
+            key,
+            digits=digits,
+            native_unit_of_measurement=unit,
+            device_class=device_class,
+            state_class=SensorStateClass.MEASUREMENT,
+            entity_registry_enabled_default=enabled,
+            **kwargs,
+        )
+
+    return build
+
+
+_power = _measurement(UnitOfPower.WATT, SensorDeviceClass.POWER, 0)
+_voltage = _measurement(UnitOfElectricPotential.VOLT, SensorDeviceClass.VOLTAGE, 1)
+_current = _measurement(UnitOfElectricCurrent.AMPERE, SensorDeviceClass.CURRENT, 2)
 
 
 def _energy(point: DataPoint, key: str, period: str, **kwargs: Any) -> PlenticoreSensor:
@@ -261,24 +276,8 @@ def sensors(available: frozenset[DataPoint]) -> list[PlenticoreSensor]:
             state_class=SensorStateClass.TOTAL_INCREASING,
             entity_category=EntityCategory.DIAGNOSTIC,
         ),
-        _sensor(
-            (BATTERY, "U"),
-            "battery_voltage",
-            digits=1,
-            native_unit_of_measurement=UnitOfElectricPotential.VOLT,
-            device_class=SensorDeviceClass.VOLTAGE,
-            state_class=SensorStateClass.MEASUREMENT,
-            entity_registry_enabled_default=False,
-        ),
-        _sensor(
-            (BATTERY, "I"),
-            "battery_current",
-            digits=2,
-            native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
-            device_class=SensorDeviceClass.CURRENT,
-            state_class=SensorStateClass.MEASUREMENT,
-            entity_registry_enabled_default=False,
-        ),
+        _voltage((BATTERY, "U"), "battery_voltage", enabled=False),
+        _current((BATTERY, "I"), "battery_current", enabled=False),
     ]
     for phase in (1, 2, 3):
         placeholders = {"phase": str(phase)}
@@ -289,24 +288,16 @@ def sensors(available: frozenset[DataPoint]) -> list[PlenticoreSensor]:
                 enabled=False,
                 translation_placeholders=placeholders,
             ),
-            _sensor(
+            _voltage(
                 (AC, f"L{phase}_U"),
                 "phase_voltage",
-                digits=1,
-                native_unit_of_measurement=UnitOfElectricPotential.VOLT,
-                device_class=SensorDeviceClass.VOLTAGE,
-                state_class=SensorStateClass.MEASUREMENT,
-                entity_registry_enabled_default=False,
+                enabled=False,
                 translation_placeholders=placeholders,
             ),
-            _sensor(
+            _current(
                 (AC, f"L{phase}_I"),
                 "phase_current",
-                digits=2,
-                native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
-                device_class=SensorDeviceClass.CURRENT,
-                state_class=SensorStateClass.MEASUREMENT,
-                entity_registry_enabled_default=False,
+                enabled=False,
                 translation_placeholders=placeholders,
             ),
         ]
@@ -315,24 +306,8 @@ def sensors(available: frozenset[DataPoint]) -> list[PlenticoreSensor]:
         placeholders = {"string": str(string)}
         candidates += [
             _power((module, "P"), "string_power", translation_placeholders=placeholders),
-            _sensor(
-                (module, "U"),
-                "string_voltage",
-                digits=1,
-                native_unit_of_measurement=UnitOfElectricPotential.VOLT,
-                device_class=SensorDeviceClass.VOLTAGE,
-                state_class=SensorStateClass.MEASUREMENT,
-                translation_placeholders=placeholders,
-            ),
-            _sensor(
-                (module, "I"),
-                "string_current",
-                digits=2,
-                native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
-                device_class=SensorDeviceClass.CURRENT,
-                state_class=SensorStateClass.MEASUREMENT,
-                translation_placeholders=placeholders,
-            ),
+            _voltage((module, "U"), "string_voltage", translation_placeholders=placeholders),
+            _current((module, "I"), "string_current", translation_placeholders=placeholders),
         ]
         candidates += [
             _energy(
