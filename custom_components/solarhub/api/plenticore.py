@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from datetime import datetime
 import ipaddress
 import json
 import logging
@@ -26,7 +25,6 @@ from .errors import (
     ApiConnectionError,
     AuthenticationError,
     InvalidServiceCodeError,
-    MalformedResponseError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitedError,
@@ -45,6 +43,19 @@ from .plenticore_models import (
     UserInfo,
     VersionInfo,
 )
+from .shapes import (
+    as_dict,
+    as_list,
+    datetime_field,
+    error_message,  # re-exported (so is parse_json)
+    excerpt,
+    int_field,
+    malformed,
+    optional_str_field,
+    parse_json,
+    retry_after_seconds,
+    str_field,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -59,7 +70,6 @@ DEFAULT_RETRY_AFTER: Final = 60.0
 
 _AUTH_START: Final = "/auth/start"
 _LOGIN_PATHS: Final = frozenset({_AUTH_START, "/auth/finish", "/auth/create_session"})
-_MAX_MESSAGE_LENGTH: Final = 200
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -114,92 +124,26 @@ def base_url(host: str) -> str:
     return f"http://{host}/api/v1"
 
 
-def parse_json(body: bytes) -> Any:
-    """Decode a JSON body, or raise :class:`MalformedResponseError`."""
-    try:
-        return json.loads(body)
-    except ValueError as err:  # JSONDecodeError and UnicodeDecodeError alike
-        raise MalformedResponseError(f"the answer is not JSON: {_excerpt(body)}") from err
-
-
-def _excerpt(body: bytes) -> str:
-    text = body.decode("utf-8", errors="replace").strip()
-    text = " ".join(text.split())
-    if len(text) > _MAX_MESSAGE_LENGTH:
-        text = text[:_MAX_MESSAGE_LENGTH] + "…"
-    return repr(text)
-
-
-def _malformed(what: str, problem: str) -> MalformedResponseError:
-    return MalformedResponseError(f"unexpected {what} answer: {problem}")
-
-
-def _as_list(raw: object, what: str) -> list[object]:
-    if not isinstance(raw, list):
-        raise _malformed(what, f"expected a list, got {type(raw).__name__}")
-    return raw
-
-
-def _as_dict(raw: object, what: str) -> dict[str, object]:
-    if not isinstance(raw, dict):
-        raise _malformed(what, f"expected an object, got {type(raw).__name__}")
-    return raw
-
-
-def _str(obj: Mapping[str, object], key: str, what: str) -> str:
-    value = obj.get(key)
-    if not isinstance(value, str):
-        raise _malformed(what, f"{key!r} should be a string, got {value!r}")
-    return value
-
-
-def _optional_str(obj: Mapping[str, object], key: str, what: str) -> str | None:
-    """Read a string, ``None`` when null or absent; numbers are tolerated as text."""
-    value = obj.get(key)
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
-    raise _malformed(what, f"{key!r} should be a string, got {value!r}")
-
-
 def _bool(obj: Mapping[str, object], key: str, what: str) -> bool:
     value = obj.get(key)
     if not isinstance(value, bool):
-        raise _malformed(what, f"{key!r} should be true or false, got {value!r}")
-    return value
-
-
-def _int(obj: Mapping[str, object], key: str, what: str) -> int:
-    value = obj.get(key)
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise _malformed(what, f"{key!r} should be an integer, got {value!r}")
+        raise malformed(what, f"{key!r} should be true or false, got {value!r}")
     return value
 
 
 def _b64(obj: Mapping[str, object], key: str, what: str) -> bytes:
-    text = _str(obj, key, what)
+    text = str_field(obj, key, what)
     try:
         return scram.b64decode(text)
     except ValueError as err:
-        raise _malformed(what, f"{key!r} is not base64") from err
+        raise malformed(what, f"{key!r} is not base64") from err
 
 
 def _str_list(obj: Mapping[str, object], key: str, what: str) -> list[str]:
     values = obj.get(key)
     if not isinstance(values, list) or not all(isinstance(value, str) for value in values):
-        raise _malformed(what, f"{key!r} should be a list of strings, got {values!r}")
+        raise malformed(what, f"{key!r} should be a list of strings, got {values!r}")
     return values
-
-
-def _datetime(obj: Mapping[str, object], key: str, what: str) -> datetime:
-    text = _str(obj, key, what)
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError as err:
-        raise _malformed(what, f"{key!r} is not an ISO 8601 time: {text!r}") from err
-    # The inverter sends UTC ("...Z"); a time without offset is taken as UTC too.
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def parse_version(raw: object) -> VersionInfo:
@@ -223,12 +167,12 @@ def parse_version(raw: object) -> VersionInfo:
 def parse_user_info(raw: object) -> UserInfo:
     """``GET /auth/me``."""
     what = "/auth/me"
-    obj = _as_dict(raw, what)
+    obj = as_dict(raw, what)
     permissions = obj.get("permissions", [])
     if not isinstance(permissions, list) or not all(isinstance(item, str) for item in permissions):
-        raise _malformed(what, f"'permissions' should be a list of strings, got {permissions!r}")
+        raise malformed(what, f"'permissions' should be a list of strings, got {permissions!r}")
     return UserInfo(
-        role=_str(obj, "role", what),
+        role=str_field(obj, "role", what),
         authenticated=_bool(obj, "authenticated", what),
         anonymous=_bool(obj, "anonymous", what),
         locked=bool(obj.get("locked", False)),
@@ -241,9 +185,9 @@ def parse_modules(raw: object) -> list[Module]:
     """``GET /modules``."""
     what = "/modules"
     modules = []
-    for item in _as_list(raw, what):
-        obj = _as_dict(item, what)
-        modules.append(Module(id=_str(obj, "id", what), type=_str(obj, "type", what)))
+    for item in as_list(raw, what):
+        obj = as_dict(item, what)
+        modules.append(Module(id=str_field(obj, "id", what), type=str_field(obj, "type", what)))
     return modules
 
 
@@ -251,9 +195,9 @@ def parse_process_data_ids(raw: object) -> dict[str, frozenset[str]]:
     """``GET /processdata``: module id -> process-data ids it offers."""
     what = "GET /processdata"
     result: dict[str, frozenset[str]] = {}
-    for item in _as_list(raw, what):
-        obj = _as_dict(item, what)
-        module_id = _str(obj, "moduleid", what)
+    for item in as_list(raw, what):
+        obj = as_dict(item, what)
+        module_id = str_field(obj, "moduleid", what)
         ids = frozenset(_str_list(obj, "processdataids", what))
         result[module_id] = result.get(module_id, frozenset()) | ids
     return result
@@ -267,21 +211,21 @@ def parse_process_data(raw: object) -> ProcessData:
     """
     what = "POST /processdata"
     result: ProcessData = {}
-    for item in _as_list(raw, what):
-        obj = _as_dict(item, what)
-        module_id = _str(obj, "moduleid", what)
+    for item in as_list(raw, what):
+        obj = as_dict(item, what)
+        module_id = str_field(obj, "moduleid", what)
         values = result.setdefault(module_id, {})
-        for entry in _as_list(obj.get("processdata"), f"{what} ({module_id})"):
-            value_obj = _as_dict(entry, what)
-            value_id = _str(value_obj, "id", what)
+        for entry in as_list(obj.get("processdata"), f"{what} ({module_id})"):
+            value_obj = as_dict(entry, what)
+            value_id = str_field(value_obj, "id", what)
             value = value_obj.get("value")
             if not isinstance(value, int | float) or isinstance(value, bool):
-                raise _malformed(what, f"{module_id}/{value_id} is not a number: {value!r}")
+                raise malformed(what, f"{module_id}/{value_id} is not a number: {value!r}")
             if not math.isfinite(value):
                 continue
             unit = value_obj.get("unit")
             if unit is not None and not isinstance(unit, str):
-                raise _malformed(what, f"unit of {module_id}/{value_id} is not text: {unit!r}")
+                raise malformed(what, f"unit of {module_id}/{value_id} is not text: {unit!r}")
             values[value_id] = ProcessValue(id=value_id, unit=unit or "", value=float(value))
     return result
 
@@ -290,21 +234,21 @@ def parse_settings_meta(raw: object) -> SettingsMeta:
     """``GET /settings``: module id -> setting id -> description."""
     what = "GET /settings"
     result: SettingsMeta = {}
-    for item in _as_list(raw, what):
-        obj = _as_dict(item, what)
-        module_id = _str(obj, "moduleid", what)
+    for item in as_list(raw, what):
+        obj = as_dict(item, what)
+        module_id = str_field(obj, "moduleid", what)
         settings = result.setdefault(module_id, {})
-        for entry in _as_list(obj.get("settings"), f"{what} ({module_id})"):
-            meta = _as_dict(entry, what)
-            setting_id = _str(meta, "id", what)
+        for entry in as_list(obj.get("settings"), f"{what} ({module_id})"):
+            meta = as_dict(entry, what)
+            setting_id = str_field(meta, "id", what)
             settings[setting_id] = SettingMeta(
                 id=setting_id,
-                unit=_optional_str(meta, "unit", what),
-                type=_str(meta, "type", what),
-                access=_str(meta, "access", what),
-                min=_optional_str(meta, "min", what),
-                max=_optional_str(meta, "max", what),
-                default=_optional_str(meta, "default", what),
+                unit=optional_str_field(meta, "unit", what),
+                type=str_field(meta, "type", what),
+                access=str_field(meta, "access", what),
+                min=optional_str_field(meta, "min", what),
+                max=optional_str_field(meta, "max", what),
+                default=optional_str_field(meta, "default", what),
             )
     return result
 
@@ -313,13 +257,13 @@ def parse_setting_values(raw: object) -> SettingValues:
     """``POST /settings``: module id -> setting id -> value (always a string on the wire)."""
     what = "POST /settings"
     result: SettingValues = {}
-    for item in _as_list(raw, what):
-        obj = _as_dict(item, what)
-        module_id = _str(obj, "moduleid", what)
+    for item in as_list(raw, what):
+        obj = as_dict(item, what)
+        module_id = str_field(obj, "moduleid", what)
         values = result.setdefault(module_id, {})
-        for entry in _as_list(obj.get("settings"), f"{what} ({module_id})"):
-            setting = _as_dict(entry, what)
-            values[_str(setting, "id", what)] = _str(setting, "value", what)
+        for entry in as_list(obj.get("settings"), f"{what} ({module_id})"):
+            setting = as_dict(entry, what)
+            values[str_field(setting, "id", what)] = str_field(setting, "value", what)
     return result
 
 
@@ -327,17 +271,19 @@ def parse_events(raw: object) -> list[InverterEvent]:
     """``POST /events/latest``; ``end_time`` is ``None`` while an event lasts."""
     what = "/events/latest"
     events = []
-    for item in _as_list(raw, what):
-        obj = _as_dict(item, what)
-        end_time = _datetime(obj, "end_time", what) if obj.get("end_time") is not None else None
+    for item in as_list(raw, what):
+        obj = as_dict(item, what)
+        end_time = (
+            datetime_field(obj, "end_time", what) if obj.get("end_time") is not None else None
+        )
         events.append(
             InverterEvent(
-                code=_int(obj, "code", what),
-                category=_str(obj, "category", what),
-                group=_optional_str(obj, "group", what) or "",
-                description=_optional_str(obj, "description", what) or "",
-                long_description=_optional_str(obj, "long_description", what) or "",
-                start_time=_datetime(obj, "start_time", what),
+                code=int_field(obj, "code", what),
+                category=str_field(obj, "category", what),
+                group=optional_str_field(obj, "group", what) or "",
+                description=optional_str_field(obj, "description", what) or "",
+                long_description=optional_str_field(obj, "long_description", what) or "",
+                start_time=datetime_field(obj, "start_time", what),
                 end_time=end_time,
                 is_active=_bool(obj, "is_active", what),
             )
@@ -348,13 +294,13 @@ def parse_events(raw: object) -> list[InverterEvent]:
 def parse_auth_challenge(raw: object) -> AuthChallenge:
     """``POST /auth/start``."""
     what = "/auth/start"
-    obj = _as_dict(raw, what)
-    rounds = _int(obj, "rounds", what)
+    obj = as_dict(raw, what)
+    rounds = int_field(obj, "rounds", what)
     if not 1 <= rounds <= MAX_ROUNDS:
-        raise _malformed(what, f"'rounds' out of range: {rounds}")
+        raise malformed(what, f"'rounds' out of range: {rounds}")
     return AuthChallenge(
         server_nonce=_b64(obj, "nonce", what),
-        transaction_id=_str(obj, "transactionId", what),
+        transaction_id=str_field(obj, "transactionId", what),
         salt=_b64(obj, "salt", what),
         rounds=rounds,
     )
@@ -363,47 +309,23 @@ def parse_auth_challenge(raw: object) -> AuthChallenge:
 def parse_auth_finish(raw: object) -> tuple[str, bytes]:
     """``POST /auth/finish``: the token and the server signature."""
     what = "/auth/finish"
-    obj = _as_dict(raw, what)
-    return _str(obj, "token", what), _b64(obj, "signature", what)
+    obj = as_dict(raw, what)
+    return str_field(obj, "token", what), _b64(obj, "signature", what)
 
 
 def parse_session_id(raw: object) -> str:
     """``POST /auth/create_session``."""
     what = "/auth/create_session"
-    session_id = _str(_as_dict(raw, what), "sessionId", what)
+    session_id = str_field(as_dict(raw, what), "sessionId", what)
     if not session_id:
-        raise _malformed(what, "empty 'sessionId'")
+        raise malformed(what, "empty 'sessionId'")
     return session_id
-
-
-def error_message(body: bytes) -> str:
-    """Extract the ``message`` of an error body, or an excerpt of whatever came instead."""
-    try:
-        raw = json.loads(body)
-    except ValueError:
-        raw = None
-    if isinstance(raw, dict) and isinstance(message := raw.get("message"), str):
-        return _excerpt(message.encode())
-    return _excerpt(body) if body.strip() else "(no message)"
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float:
     """Seconds to wait from a ``Retry-After`` header (seconds or an HTTP date)."""
-    if value is None:
-        return DEFAULT_RETRY_AFTER
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            moment = parsedate_to_datetime(value)
-        except TypeError, ValueError:
-            return DEFAULT_RETRY_AFTER
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-        seconds = (moment - (now or datetime.now(UTC))).total_seconds()
-    if not math.isfinite(seconds):
-        return DEFAULT_RETRY_AFTER
-    return max(0.0, seconds)
+    seconds = retry_after_seconds(value, now=now)
+    return DEFAULT_RETRY_AFTER if seconds is None else seconds
 
 
 def status_error(
@@ -642,7 +564,7 @@ class PlenticoreClient:
             raw = json.loads(body)
         except ValueError as err:
             raise UnsupportedDeviceError(
-                f"the host's /api/v1/info/version answer is not JSON: {_excerpt(body)}"
+                f"the host's /api/v1/info/version answer is not JSON: {excerpt(body)}"
             ) from err
         return parse_version(raw)
 

@@ -14,11 +14,8 @@ import asyncio
 import base64
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
-from email.utils import parsedate_to_datetime
-import json
 import logging
 import math
-import re
 from typing import TYPE_CHECKING, Any, Final
 
 import aiohttp
@@ -26,11 +23,23 @@ import aiohttp
 from .errors import (
     ApiConnectionError,
     AuthenticationError,
-    MalformedResponseError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitedError,
     SolarHubApiError,
+)
+from .shapes import (
+    as_dict,
+    as_list,
+    datetime_field,
+    error_message,  # re-exported (so is parse_json)
+    excerpt,
+    int_field,
+    malformed,
+    optional_str_field,
+    parse_json,
+    retry_after_seconds,
+    str_field,
 )
 from .tigo_csv import parse_aggregate_csv, parse_combined_csv
 from .tigo_models import (
@@ -67,8 +76,6 @@ MAX_PAGES: Final = 100
 
 _LOGIN: Final = "users/login"
 _LOGOUT: Final = "users/logout"
-_MAX_MESSAGE_LENGTH: Final = 200
-_INTEGER: Final = re.compile(r"-?[0-9]+", re.ASCII)
 
 type _Params = dict[str, str | int]
 
@@ -95,85 +102,31 @@ class _TokenRejectedError(AuthenticationError):
 # ---- pure helpers: wire format -> models ----------------------------------------------------
 
 
-def parse_json(body: bytes) -> Any:
-    """Decode a JSON body, or raise :class:`MalformedResponseError`."""
-    try:
-        return json.loads(body)
-    except ValueError as err:  # JSONDecodeError and UnicodeDecodeError alike
-        raise MalformedResponseError(f"the answer is not JSON: {_excerpt(body)}") from err
-
-
 def decode_text(body: bytes, what: str) -> str:
     """Decode a CSV body (UTF-8), or raise :class:`MalformedResponseError`."""
     try:
         return body.decode("utf-8")
     except UnicodeDecodeError as err:
-        raise _malformed(what, f"not text: {_excerpt(body)}") from err
-
-
-def _excerpt(body: bytes) -> str:
-    text = body.decode("utf-8", errors="replace").strip()
-    text = " ".join(text.split())
-    if len(text) > _MAX_MESSAGE_LENGTH:
-        text = text[:_MAX_MESSAGE_LENGTH] + "…"
-    return repr(text)
-
-
-def _malformed(what: str, problem: str) -> MalformedResponseError:
-    return MalformedResponseError(f"unexpected {what} answer: {problem}")
-
-
-def _as_list(raw: object, what: str) -> list[object]:
-    if not isinstance(raw, list):
-        raise _malformed(what, f"expected a list, got {type(raw).__name__}")
-    return raw
-
-
-def _as_dict(raw: object, what: str) -> dict[str, object]:
-    if not isinstance(raw, dict):
-        raise _malformed(what, f"expected an object, got {type(raw).__name__}")
-    return raw
+        raise malformed(what, f"not text: {excerpt(body)}") from err
 
 
 def _envelope(raw: object, key: str, what: str) -> object:
     """The content of ``{"<key>": ...}``, the wrapper of every answer of this API."""
-    obj = _as_dict(raw, what)
+    obj = as_dict(raw, what)
     if key not in obj:
-        raise _malformed(what, f"no {key!r} in it (keys: {sorted(obj)[:10]})")
+        raise malformed(what, f"no {key!r} in it (keys: {sorted(obj)[:10]})")
     return obj[key]
 
 
 def _optional_list(obj: Mapping[str, object], key: str, what: str) -> list[object]:
     """A list, empty when null or absent."""
     value = obj.get(key)
-    return [] if value is None else _as_list(value, f"{what} ({key})")
-
-
-def _str(obj: Mapping[str, object], key: str, what: str) -> str:
-    value = obj.get(key)
-    if not isinstance(value, str):
-        raise _malformed(what, f"{key!r} should be a string, got {value!r}")
-    return value
-
-
-def _optional_str(obj: Mapping[str, object], key: str, what: str) -> str | None:
-    """Read a string, ``None`` when null or absent; numbers are tolerated as text."""
-    value = obj.get(key)
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
-    raise _malformed(what, f"{key!r} should be a string, got {value!r}")
+    return [] if value is None else as_list(value, f"{what} ({key})")
 
 
 def _int(obj: Mapping[str, object], key: str, what: str) -> int:
     """Read an integer; a string of digits is tolerated (PHP back ends send ids either way)."""
-    value = obj.get(key)
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
-        return int(value)
-    raise _malformed(what, f"{key!r} should be an integer, got {value!r}")
+    return int_field(obj, key, what, digit_strings=True)
 
 
 def _optional_int(obj: Mapping[str, object], key: str, what: str) -> int | None:
@@ -192,7 +145,7 @@ def _float(obj: Mapping[str, object], key: str, what: str) -> float:
         except ValueError:
             number = None
     if number is None or not math.isfinite(number):
-        raise _malformed(what, f"{key!r} should be a number, got {value!r}")
+        raise malformed(what, f"{key!r} should be a number, got {value!r}")
     return number
 
 
@@ -201,13 +154,11 @@ def _optional_float(obj: Mapping[str, object], key: str, what: str) -> float | N
 
 
 def _datetime(obj: Mapping[str, object], key: str, what: str) -> datetime:
-    text = _str(obj, key, what)
-    try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError as err:
-        raise _malformed(what, f"{key!r} is not an ISO 8601 time: {text!r}") from err
-    # The API sends offsets ("2016-09-01T00:00:00-08:00"); a time without one is taken as UTC.
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    """Read a time, white space around it tolerated.
+
+    The API sends offsets ("2016-09-01T00:00:00-08:00"); a time without one is taken as UTC.
+    """
+    return datetime_field(obj, key, what, strip=True)
 
 
 def _optional_datetime(obj: Mapping[str, object], key: str, what: str) -> datetime | None:
@@ -223,30 +174,30 @@ def _optional_datetime(obj: Mapping[str, object], key: str, what: str) -> dateti
 def parse_token(raw: object) -> TigoToken:
     """``GET users/login``: ``{"user": {"user_id", "auth", "expires", "user_type"}}``."""
     what = _LOGIN
-    user = _as_dict(_envelope(raw, "user", what), what)
-    auth = _str(user, "auth", what)
+    user = as_dict(_envelope(raw, "user", what), what)
+    auth = str_field(user, "auth", what)
     if not auth:
-        raise _malformed(what, "empty 'auth'")
+        raise malformed(what, "empty 'auth'")
     return TigoToken(
         user_id=_int(user, "user_id", what),
         auth=auth,
         expires=_datetime(user, "expires", what),
-        user_type=_optional_str(user, "user_type", what) or "",
+        user_type=optional_str_field(user, "user_type", what) or "",
     )
 
 
 def _system(obj: Mapping[str, object], what: str) -> TigoSystem:
     return TigoSystem(
         system_id=_int(obj, "system_id", what),
-        name=_optional_str(obj, "name", what) or "",
-        timezone=_optional_str(obj, "timezone", what) or None,
+        name=optional_str_field(obj, "name", what) or "",
+        timezone=optional_str_field(obj, "timezone", what) or None,
         power_rating=_optional_float(obj, "power_rating", what),
         latitude=_optional_float(obj, "latitude", what),
         longitude=_optional_float(obj, "longitude", what),
-        street=_optional_str(obj, "street", what),
-        city=_optional_str(obj, "city", what),
-        zip=_optional_str(obj, "zip", what),
-        country=_optional_str(obj, "country", what),
+        street=optional_str_field(obj, "street", what),
+        city=optional_str_field(obj, "city", what),
+        zip=optional_str_field(obj, "zip", what),
+        country=optional_str_field(obj, "country", what),
         created=_optional_datetime(obj, "created", what),
     )
 
@@ -255,45 +206,45 @@ def parse_systems(raw: object) -> list[TigoSystem]:
     """One page of ``GET systems``."""
     what = "systems"
     return [
-        _system(_as_dict(item, what), what)
-        for item in _as_list(_envelope(raw, "systems", what), what)
+        _system(as_dict(item, what), what)
+        for item in as_list(_envelope(raw, "systems", what), what)
     ]
 
 
 def parse_system(raw: object) -> TigoSystem:
     """``GET systems/view``."""
     what = "systems/view"
-    return _system(_as_dict(_envelope(raw, "system", what), what), what)
+    return _system(as_dict(_envelope(raw, "system", what), what), what)
 
 
 def parse_layout(raw: object) -> SystemLayout:
     """``GET systems/layout``: inverters -> MPPTs -> strings -> panels."""
     what = "systems/layout"
-    system = _as_dict(_envelope(raw, "system", what), what)
+    system = as_dict(_envelope(raw, "system", what), what)
     inverters = []
     for inverter_item in _optional_list(system, "inverters", what):
-        inverter = _as_dict(inverter_item, what)
+        inverter = as_dict(inverter_item, what)
         mppts = []
         for mppt_item in _optional_list(inverter, "mppts", what):
-            mppt = _as_dict(mppt_item, what)
+            mppt = as_dict(mppt_item, what)
             strings = []
             for string_item in _optional_list(mppt, "strings", what):
-                string = _as_dict(string_item, what)
+                string = as_dict(string_item, what)
                 panels = tuple(
                     LayoutPanel(
                         panel_id=_int(panel, "panel_id", what),
-                        label=_optional_str(panel, "label", what) or "",
-                        serial=_optional_str(panel, "serial", what) or None,
+                        label=optional_str_field(panel, "label", what) or "",
+                        serial=optional_str_field(panel, "serial", what) or None,
                         object_id=_optional_int(panel, "object_id", what),
                     )
                     for panel in (
-                        _as_dict(item, what) for item in _optional_list(string, "panels", what)
+                        as_dict(item, what) for item in _optional_list(string, "panels", what)
                     )
                 )
                 strings.append(
                     LayoutString(
                         string_id=_int(string, "string_id", what),
-                        label=_optional_str(string, "label", what) or "",
+                        label=optional_str_field(string, "label", what) or "",
                         object_id=_optional_int(string, "object_id", what),
                         panels=panels,
                     )
@@ -301,17 +252,17 @@ def parse_layout(raw: object) -> SystemLayout:
             mppts.append(
                 LayoutMppt(
                     mppt_id=_int(mppt, "mppt_id", what),
-                    label=_optional_str(mppt, "label", what) or "",
+                    label=optional_str_field(mppt, "label", what) or "",
                     strings=tuple(strings),
                 )
             )
-        serial = _optional_str(inverter, "inverter_serial", what)
+        serial = optional_str_field(inverter, "inverter_serial", what)
         if serial is None:
-            serial = _optional_str(inverter, "serial", what)
+            serial = optional_str_field(inverter, "serial", what)
         inverters.append(
             LayoutInverter(
                 inverter_id=_int(inverter, "inverter_id", what),
-                label=_optional_str(inverter, "label", what) or "",
+                label=optional_str_field(inverter, "label", what) or "",
                 serial=serial or None,
                 object_id=_optional_int(inverter, "object_id", what),
                 mppts=tuple(mppts),
@@ -324,22 +275,22 @@ def parse_objects(raw: object) -> list[TigoObject]:
     """``GET objects/system``; the data source is ``datasource`` (``datasources`` in the docs)."""
     what = "objects/system"
     objects = []
-    for item in _as_list(_envelope(raw, "objects", what), what):
-        obj = _as_dict(item, what)
+    for item in as_list(_envelope(raw, "objects", what), what):
+        obj = as_dict(item, what)
         key = "datasource" if "datasource" in obj else "datasources"
         children = []
         for child in _optional_list(obj, "children", what):
             if not isinstance(child, int) or isinstance(child, bool):
-                raise _malformed(what, f"'children' should list object ids, got {child!r}")
+                raise malformed(what, f"'children' should list object ids, got {child!r}")
             children.append(child)
         parent_id = _optional_int(obj, "parent_id", what)
         objects.append(
             TigoObject(
                 id=_int(obj, "id", what),
-                label=_optional_str(obj, "label", what) or "",
+                label=optional_str_field(obj, "label", what) or "",
                 object_type_id=_int(obj, "object_type_id", what),
                 parent_id=-1 if parent_id is None else parent_id,
-                datasource=_optional_str(obj, key, what) or None,
+                datasource=optional_str_field(obj, key, what) or None,
                 children=tuple(children),
             )
         )
@@ -352,10 +303,10 @@ def parse_object_types(raw: object) -> list[ObjectType]:
     return [
         ObjectType(
             object_type_id=_int(obj, "object_type_id", what),
-            label=_optional_str(obj, "label", what) or "",
+            label=optional_str_field(obj, "label", what) or "",
         )
         for obj in (
-            _as_dict(item, what) for item in _as_list(_envelope(raw, "object_types", what), what)
+            as_dict(item, what) for item in as_list(_envelope(raw, "object_types", what), what)
         )
     ]
 
@@ -368,28 +319,28 @@ def parse_sources(raw: object) -> list[TigoSource]:
     """
     what = "sources/system"
     sources = []
-    for item in _as_list(_envelope(raw, "sources", what), what):
-        obj = _as_dict(item, what)
+    for item in as_list(_envelope(raw, "sources", what), what):
+        obj = as_dict(item, what)
         if obj.get("source_id") is None:
             continue
         sets = tuple(
             DataSet(
-                set_name=_str(data_set, "set_name", what),
+                set_name=str_field(data_set, "set_name", what),
                 last_min=_optional_datetime(data_set, "last_min", what),
                 last_day=_optional_datetime(data_set, "last_day", what),
             )
-            for data_set in (_as_dict(entry, what) for entry in _optional_list(obj, "sets", what))
+            for data_set in (as_dict(entry, what) for entry in _optional_list(obj, "sets", what))
         )
         sources.append(
             TigoSource(
                 source_id=_int(obj, "source_id", what),
-                name=_optional_str(obj, "name", what) or "",
-                serial=_optional_str(obj, "serial", what) or "",
+                name=optional_str_field(obj, "name", what) or "",
+                serial=optional_str_field(obj, "serial", what) or "",
                 gateway_count=_optional_int(obj, "gateway_count", what),
-                control_state=_optional_str(obj, "control_state", what),
+                control_state=optional_str_field(obj, "control_state", what),
                 last_checkin=_optional_datetime(obj, "last_checkin", what),
-                timezone=_optional_str(obj, "timezone", what) or None,
-                sw_version=_optional_str(obj, "sw_version", what),
+                timezone=optional_str_field(obj, "timezone", what) or None,
+                sw_version=optional_str_field(obj, "sw_version", what),
                 created_on=_optional_datetime(obj, "created_on", what),
                 sets=sets,
             )
@@ -400,7 +351,7 @@ def parse_sources(raw: object) -> list[TigoSource]:
 def parse_summary(raw: object) -> Summary:
     """``GET data/summary``: energies in Wh, power in W."""
     what = "data/summary"
-    obj = _as_dict(_envelope(raw, "summary", what), what)
+    obj = as_dict(_envelope(raw, "summary", what), what)
     return Summary(
         lifetime_energy_dc=_float(obj, "lifetime_energy_dc", what),
         ytd_energy_dc=_float(obj, "ytd_energy_dc", what),
@@ -418,13 +369,13 @@ def parse_alerts(raw: object) -> list[Alert]:
             alert_id=_int(obj, "alert_id", what),
             unique_id=_int(obj, "unique_id", what),
             system_id=_int(obj, "system_id", what),
-            title=_optional_str(obj, "title", what) or "",
-            message=_optional_str(obj, "message", what) or "",
-            description=_optional_str(obj, "description", what) or "",
+            title=optional_str_field(obj, "title", what) or "",
+            message=optional_str_field(obj, "message", what) or "",
+            description=optional_str_field(obj, "description", what) or "",
             added=_datetime(obj, "added", what),
             generated=_optional_datetime(obj, "generated", what),
         )
-        for obj in (_as_dict(item, what) for item in _as_list(_envelope(raw, "alerts", what), what))
+        for obj in (as_dict(item, what) for item in as_list(_envelope(raw, "alerts", what), what))
     ]
 
 
@@ -435,11 +386,11 @@ def parse_alert_types(raw: object) -> list[AlertType]:
         AlertType(
             alert_type_id=_int(obj, "alert_type_id", what),
             unique_id=_int(obj, "unique_id", what),
-            title=_optional_str(obj, "title", what) or "",
-            description=_optional_str(obj, "description", what) or "",
+            title=optional_str_field(obj, "title", what) or "",
+            description=optional_str_field(obj, "description", what) or "",
         )
         for obj in (
-            _as_dict(item, what) for item in _as_list(_envelope(raw, "alert_types", what), what)
+            as_dict(item, what) for item in as_list(_envelope(raw, "alert_types", what), what)
         )
     ]
 
@@ -473,34 +424,11 @@ def parse_rate_limit(headers: Mapping[str, str], observed_at: datetime) -> RateL
 
 def parse_retry_after(value: str | None, reset: str | None = None, *, now: datetime) -> float:
     """Seconds to wait after a 429: ``Retry-After`` (seconds or HTTP date), else reset, else 60."""
-    if value is not None:
-        try:
-            seconds = float(value)
-        except ValueError:
-            try:
-                moment = parsedate_to_datetime(value)
-            except TypeError, ValueError:
-                moment = None
-            if moment is not None:
-                if moment.tzinfo is None:
-                    moment = moment.replace(tzinfo=UTC)
-                return max(0.0, (moment - now).total_seconds())
-        else:
-            if math.isfinite(seconds):
-                return max(0.0, seconds)
+    seconds = retry_after_seconds(value, now=now)
+    if seconds is not None:
+        return seconds
     reset_seconds = _header_number(reset)
     return DEFAULT_RETRY_AFTER if reset_seconds is None else reset_seconds
-
-
-def error_message(body: bytes) -> str:
-    """The ``message`` of a ``{"name", "message", "code", "status"}`` body, or an excerpt."""
-    try:
-        raw = json.loads(body)
-    except ValueError:
-        raw = None
-    if isinstance(raw, dict) and isinstance(message := raw.get("message"), str):
-        return _excerpt(message.encode())
-    return _excerpt(body) if body.strip() else "(no message)"
 
 
 def status_error(
