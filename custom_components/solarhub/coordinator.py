@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from abc import abstractmethod
+from collections.abc import Callable, Hashable, Iterable
 from datetime import timedelta
 import logging
 from typing import TYPE_CHECKING, override
 
 from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.util.hass_dict import HassKey
 
 from .api.errors import (
     AuthenticationError,
@@ -24,6 +26,8 @@ if TYPE_CHECKING:
     from .runtime import SolarHubConfigEntry
 
 _LOGGER = logging.getLogger(__name__)
+
+_SEEN: HassKey[dict[str, set[Hashable]]] = HassKey(f"{DOMAIN}_seen")
 
 
 class SolarHubCoordinator[DataT](DataUpdateCoordinator[DataT]):
@@ -80,3 +84,28 @@ class SolarHubCoordinator[DataT](DataUpdateCoordinator[DataT]):
                 translation_key="communication_error",
                 translation_placeholders={"error": str(err)},
             ) from err
+
+
+class NewItems:
+    """Which listed events or alerts are new: the first listing is history, later ones are news.
+
+    Remembered in ``hass.data`` under ``name``, so reloading an entry (new options, a changed
+    layout) neither misses nor repeats one; after a restart the first listing is history again.
+    """
+
+    def __init__(self, hass: HomeAssistant, name: str) -> None:
+        """Remember per ``name``, e.g. an entry id and what it lists."""
+        self._store = hass.data.setdefault(_SEEN, {})
+        self._name = name
+
+    def pick[T](self, items: Iterable[T], key: Callable[[T], Hashable]) -> tuple[T, ...]:
+        """The items not listed before, in the order given."""
+        items = tuple(items)
+        keys = {key(item) for item in items}
+        seen = self._store.get(self._name)
+        if seen is None:
+            self._store[self._name] = keys
+            return ()
+        new = tuple(item for item in items if key(item) not in seen)
+        seen |= keys
+        return new

@@ -44,9 +44,19 @@ class SolarHubEvent(SolarHubEntity[SolarHubEventDescription], EventEntity):
 
     entity_description: SolarHubEventDescription
 
+    @override
+    async def async_added_to_hass(self) -> None:
+        """Fire what the poll just before the entity existed found (e.g. during a reload)."""
+        await super().async_added_to_hass()
+        self._fire_new_events()
+
     @callback
     @override
     def _handle_coordinator_update(self) -> None:
+        self._fire_new_events()
+        super()._handle_coordinator_update()
+
+    @callback
+    def _fire_new_events(self) -> None:
         for event_type, attributes in self.entity_description.new_events_fn(self.coordinator.data):
             self._trigger_event(event_type, dict(attributes))
-        super()._handle_coordinator_update()

@@ -226,3 +226,16 @@ async def test_unreadable_setting_values_show_unknown(
     await tick(hass, plenticore, 60)
     assert state_of(hass, "number", "battery_min_soc") == STATE_UNKNOWN
     assert state_of(hass, "switch", "shadow_management_1") == STATE_UNKNOWN
+
+
+async def test_an_event_during_a_reload_still_fires(
+    hass: HomeAssistant, plenticore: PlenticoreSimulator, plenticore_entry: MockConfigEntry
+) -> None:
+    await setup_entry(hass, plenticore_entry)
+    plenticore.raise_event(6005, "Battery communication error")
+    await hass.config_entries.async_reload(plenticore_entry.entry_id)  # e.g. new options
+    await hass.async_block_till_done()
+    await tick(hass, plenticore, 60)
+    fired = hass.states.get(entity_id(hass, "event", "inverter_event"))
+    assert fired is not None
+    assert fired.attributes["code"] == 6005

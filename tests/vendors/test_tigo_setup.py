@@ -305,3 +305,18 @@ async def test_paces_down_before_the_budget_runs_out(
     assert 2 * LIVE in intervals  # below a quarter of the budget: half the pace
     assert intervals[-1] == LIVE  # and back to normal in the new window
     assert tigo.rate_limited == 0  # never ran into a 429
+
+
+async def test_layout_is_read_again_daily(
+    hass: HomeAssistant,
+    tigo: TigoSimulator,
+    tigo_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    await setup_entry(hass, tigo_entry)
+    await tick(hass, tigo, 12 * 3600, freezer)
+    assert requests_of(tigo)["systems/layout"] == 1
+    await tick(hass, tigo, 12 * 3600 + LIVE, freezer)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert requests_of(tigo)["systems/layout"] == 2
+    assert tigo_entry.state is ConfigEntryState.LOADED

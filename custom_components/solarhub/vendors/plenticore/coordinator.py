@@ -17,7 +17,7 @@ from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from ...api.errors import NotFoundError, SolarHubApiError
 from ...api.plenticore_models import InverterEvent, SettingMeta, SettingsMeta
 from ...const import DOMAIN
-from ...coordinator import SolarHubCoordinator
+from ...coordinator import NewItems, SolarHubCoordinator
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -238,17 +238,11 @@ class EventsCoordinator(SolarHubCoordinator[EventsData]):
     ) -> None:
         super().__init__(hass, entry, name="events", update_interval=update_interval)
         self.client = client
-        self._seen: set[str] | None = None  # None until the first answer sets the baseline
+        self._new = NewItems(hass, f"{entry.entry_id}_events")
 
     @override
     async def _fetch(self) -> EventsData:
         language = "de-de" if self.hass.config.language.startswith("de") else "en-gb"
         events = await self.client.get_events(language=language)
-        keys = {event.key for event in events}
-        if self._seen is None:
-            new: tuple[InverterEvent, ...] = ()  # what happened before we looked is history
-            self._seen = keys
-        else:
-            new = tuple(event for event in events if event.key not in self._seen)
-            self._seen |= keys
+        new = self._new.pick(events, lambda event: event.key)
         return EventsData(active=tuple(e for e in events if e.is_active), new=new)

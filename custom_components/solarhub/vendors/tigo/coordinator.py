@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, override
 from homeassistant.util import dt as dt_util
 
 from ...api.tigo_models import Alert, Summary, TigoSource
-from ...coordinator import SolarHubCoordinator
+from ...coordinator import NewItems, SolarHubCoordinator
 from ...statistics import (
     HOUR,
     EnergyStatistic,
@@ -41,6 +41,7 @@ REPORTING_WINDOW = timedelta(minutes=30)  # a gateway that checked in within thi
 READING_WINDOW = timedelta(minutes=10)
 # The cloud is 10-40 minutes late; a newest minute older than this is the dusk's, not live data.
 FRESH_DATA = timedelta(minutes=60)
+TOPOLOGY_MAX_AGE = timedelta(days=1)
 BACKFILL = timedelta(days=7)  # history imported into statistics on the first run
 MAX_COMBINED_RANGE = timedelta(days=31)  # the cloud's soft limit for hour-level data
 ACTIVE_ALERT_WINDOW = timedelta(hours=24)
@@ -116,6 +117,7 @@ class TigoLiveCoordinator(SolarHubCoordinator[LiveData]):
         self.statistic = statistic
         self._initial_params = initial_params
         self._config_update = client.config_update(topology.system.system_id)
+        self._topology_read = dt_util.utcnow()
         self._imported_until: datetime | None = None
         self._polled = False  # before the first poll, entities are not listening yet
 
@@ -164,7 +166,7 @@ class TigoLiveCoordinator(SolarHubCoordinator[LiveData]):
         if data_minute is not None and self.statistic is not None:
             await self._import_complete_hours(self.statistic, data_minute, now)
         self._pace()
-        self._reload_if_reconfigured()
+        self._reload_if_reconfigured(now)
         self._polled = True
         return LiveData(
             summary=summary,
@@ -226,18 +228,20 @@ class TigoLiveCoordinator(SolarHubCoordinator[LiveData]):
             _LOGGER.info("%s: polling every %s (rate limit %s)", self.name, interval, limit)
             self.update_interval = interval
 
-    def _reload_if_reconfigured(self) -> None:
-        """A changed ``X-System-Config-Update`` means new panels or labels: rebuild the entities."""
+    def _reload_if_reconfigured(self, now: datetime) -> None:
+        """Rebuild the entities when the layout may have changed.
+
+        That is a new ``X-System-Config-Update`` (a replaced optimizer, new labels), or a day
+        since the layout was read, in case a change went unannounced.
+        """
         current = self.client.config_update(self.system_id)
-        if (
-            current is not None
-            and self._config_update is not None
-            and current != self._config_update
-        ):
-            _LOGGER.info("%s: the system's configuration changed, reloading", self.name)
-            self.hass.config_entries.async_schedule_reload(self.config_entry.entry_id)
+        changed = None not in (current, self._config_update) and current != self._config_update
         if current is not None:
             self._config_update = current
+        if changed or now - self._topology_read > TOPOLOGY_MAX_AGE:
+            _LOGGER.info("%s: reading the system's layout again", self.name)
+            self._topology_read = now  # once, even if the reload is still pending
+            self.hass.config_entries.async_schedule_reload(self.config_entry.entry_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,7 +269,7 @@ class TigoAlertsCoordinator(SolarHubCoordinator[AlertsData]):
         )
         self.client = client
         self.system_id = topology.system.system_id
-        self._seen: set[int] | None = None
+        self._new = NewItems(hass, f"{entry.entry_id}_{self.system_id}_alerts")
 
     @override
     async def _fetch(self) -> AlertsData:
@@ -274,13 +278,7 @@ class TigoAlertsCoordinator(SolarHubCoordinator[AlertsData]):
         alerts = await self.client.get_alerts(
             self.system_id, language=language, start_added=now - ALERT_HISTORY
         )
-        ids = {alert.alert_id for alert in alerts}
-        if self._seen is None:
-            new: tuple[Alert, ...] = ()
-            self._seen = ids
-        else:
-            new = tuple(alert for alert in alerts if alert.alert_id not in self._seen)
-            self._seen |= ids
+        new = self._new.pick(alerts, lambda alert: alert.alert_id)
         active = tuple(
             sorted(
                 (a for a in alerts if now - a.added <= ACTIVE_ALERT_WINDOW),
