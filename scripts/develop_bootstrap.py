@@ -7,8 +7,9 @@ so the test environment stays as ``scripts/setup`` made it. It prints that direc
 
 ``bootstrap`` (while Home Assistant starts) goes through Home Assistant's public HTTP API, the
 same path a person takes in the browser: it creates the owner and finishes onboarding, then walks
-our config flow against the simulator, skipping whatever an earlier start already did, and waits
-for the first readings.
+our config flow twice, for the PLENTICORE simulator and for an account on the Tigo cloud simulator
+(its first two systems), skipping whatever an earlier start already did, and waits for the first
+readings of every entry.
 
 Run inside the environment: ``scripts/run python scripts/develop_bootstrap.py prepare|bootstrap``.
 """
@@ -31,9 +32,19 @@ import sysconfig
 from typing import Any
 
 import aiohttp
+from yarl import URL
 
 REPO = Path(__file__).resolve().parent.parent
 DOMAIN = "solarhub"
+FLOW = "/api/config/config_entries/flow"
+# Each of our entities with its config entry and its device's model, as JSON [[id, entry, model]].
+OWNERS = (
+    "{% set ns = namespace(rows=[]) %}"
+    f"{{% for e in integration_entities('{DOMAIN}') %}}"
+    "{% set ns.rows = ns.rows + [[e, config_entry_id(e), device_attr(e, 'model')]] %}"
+    "{% endfor %}{{ ns.rows | to_json }}"
+)
+TIGO_SYSTEMS = 2  # the simulated account's first two (of three: the third has 500 panels)
 
 # No default_config: it pulls in integrations that download binaries or want hardware.
 CONFIGURATION_YAML = """\
@@ -368,29 +379,77 @@ class HomeAssistantApi:
                 )
                 log(f"removed {entry['title']!r}, which onboarding added but cannot load here")
 
-    async def add_plenticore(self, host: str, password: str) -> dict[str, Any]:
-        """Walk our config flow: vendor menu, then host and password; returns the new entry."""
-        base = "/api/config/config_entries/flow"
-        step = await self.request("POST", base, json_body={"handler": DOMAIN})
-        for user_input in ({"next_step_id": "plenticore"}, {"host": host, "password": password}):
-            if step["type"] not in {"menu", "form"}:
-                raise BootstrapError(f"config flow stopped early: {step}")
-            step = await self.request("POST", f"{base}/{step['flow_id']}", json_body=user_input)
+    async def _answer(self, step: dict[str, Any], user_input: dict[str, Any]) -> dict[str, Any]:
+        """Answer a menu or form of a config flow; returns the next step."""
+        if step["type"] not in {"menu", "form"}:
+            raise BootstrapError(f"config flow stopped early: {step}")
+        answer: dict[str, Any] = await self.request(
+            "POST", f"{FLOW}/{step['flow_id']}", json_body=user_input
+        )
+        return answer
+
+    async def _vendor_form(self, vendor: str, user_input: dict[str, Any]) -> dict[str, Any]:
+        """A new flow of ours: the vendor menu, then ``user_input`` for that vendor's first form."""
+        menu = await self.request("POST", FLOW, json_body={"handler": DOMAIN})
+        form = await self._answer(menu, {"next_step_id": vendor})
+        return await self._answer(form, user_input)
+
+    @staticmethod
+    def _created(step: dict[str, Any]) -> dict[str, Any] | None:
+        """The entry the flow created; None if it stopped because the device/account is there."""
+        if step["type"] == "abort" and step.get("reason") == "already_configured":
+            return None
         if step["type"] != "create_entry":
             raise BootstrapError(f"config flow did not create the entry: {step}")
         entry: dict[str, Any] = step["result"]
         return entry
 
-    async def integration_states(self) -> list[dict[str, Any]]:
-        """States of our entities."""
-        entity_ids = await self.request(
-            "POST",
-            "/api/template",
-            json_body={"template": f"{{{{ integration_entities('{DOMAIN}') | to_json }}}}"},
+    async def add_plenticore(self, host: str, password: str) -> dict[str, Any] | None:
+        """Walk our config flow: vendor menu, then host and password; returns the new entry."""
+        return self._created(
+            await self._vendor_form("plenticore", {"host": host, "password": password})
         )
-        wanted = set(entity_ids)
+
+    async def add_tigo(
+        self, base_url: str, username: str, password: str, count: int
+    ) -> dict[str, Any] | None:
+        """Walk our config flow: vendor menu, account, then the account's first ``count`` systems.
+
+        Returns the new entry (None if the account has one already).
+        """
+        credentials = {
+            "username": username,
+            "password": password,
+            "advanced": {"base_url": base_url},
+        }
+        step = await self._vendor_form("tigo", credentials)
+        if step["type"] == "form" and step["step_id"] != "tigo_systems":
+            raise BootstrapError(f"the Tigo login was refused: {step.get('errors')}")
+        if step["type"] == "form":
+            field = next(f for f in step["data_schema"] if f["name"] == "systems")
+            offered = field.get("default") or [
+                o["value"] for o in field["selector"]["select"]["options"]
+            ]
+            names = {o["value"]: o["label"] for o in field["selector"]["select"]["options"]}
+            chosen = [str(system_id) for system_id in offered[:count]]
+            log(
+                "choosing the systems "
+                + ", ".join(f"{names.get(s, s)!r} ({s})" for s in chosen)
+                + f" of {len(offered)}"
+            )
+            step = await self._answer(step, {"systems": chosen})
+        return self._created(step)
+
+    async def integration_sensors(self) -> list[dict[str, Any]]:
+        """States of our sensors, each with its ``entry_id`` and its device's ``model`` added."""
+        rows = await self.request("POST", "/api/template", json_body={"template": OWNERS})
+        owners = {entity_id: (entry_id, model) for entity_id, entry_id, model in rows}
         states: list[dict[str, Any]] = await self.request("GET", "/api/states")
-        return [state for state in states if state["entity_id"] in wanted]
+        return [
+            {**state, "entry_id": owners[eid][0], "model": owners[eid][1]}
+            for state in states
+            if (eid := state["entity_id"]) in owners and eid.startswith("sensor.")
+        ]
 
 
 async def wait_for_port(host: str, port: int) -> None:
@@ -416,14 +475,28 @@ def is_number(value: str) -> bool:
     return True
 
 
-async def wait_for_readings(api: HomeAssistantApi) -> list[dict[str, Any]]:
-    """Until our entry is loaded and its power sensors have numbers; returns the sensors."""
+def vendor(entry: dict[str, Any]) -> str:
+    """An entry's vendor, told by the title our flow gives it (the API shows no data or unique id).
+
+    A renamed Tigo entry counts as PLENTICORE; adding Tigo again then stops at "already
+    configured", which the flow walk takes as done.
+    """
+    return "tigo" if entry["title"].startswith("Tigo (") else "plenticore"
+
+
+async def wait_for_readings(
+    api: HomeAssistantApi,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Until every enabled entry of ours is loaded and has power readings; entries and sensors."""
     while True:
-        if any(entry["state"] == "loaded" for entry in await api.entries()):
-            sensors = [s for s in await api.integration_states() if s["entity_id"][:7] == "sensor."]
+        entries = [entry for entry in await api.entries() if not entry["disabled_by"]]
+        if entries and all(entry["state"] == "loaded" for entry in entries):
+            sensors = await api.integration_sensors()
             power = [s for s in sensors if s["attributes"].get("device_class") == "power"]
-            if power and all(is_number(s["state"]) for s in power):
-                return sensors
+            if all(
+                any(s["entry_id"] == entry["entry_id"] for s in power) for entry in entries
+            ) and all(is_number(s["state"]) for s in power):
+                return entries, sensors
         await asyncio.sleep(1)
 
 
@@ -436,19 +509,42 @@ async def within[T](seconds: float, what: str, awaitable: Awaitable[T]) -> T:
         raise BootstrapError(f"{what}: nothing after {seconds:.0f} s") from None
 
 
-def describe(sensors: list[dict[str, Any]]) -> list[str]:
-    """A few readings, for the banner."""
-    suffixes = ("_pv_power", "_home_power", "_grid_power", "_battery_state_of_charge")
-    chosen = [s for x in suffixes for s in sensors if s["entity_id"].endswith(x)] or sensors[:3]
+def examples(sensors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A few telling sensors of an entry: a Tigo account's systems and a panel, or power flows."""
+    power = sorted(
+        (s for s in sensors if s["attributes"].get("device_class") == "power"),
+        key=lambda s: str(s["entity_id"]),
+    )
+    if chosen := [s for s in power if s["model"] == "Tigo system"]:
+        chosen += [s for s in power if s["model"] == "Optimizer"][:1]
+    else:
+        suffixes = ("_pv_power", "_home_power", "_grid_power", "_battery_state_of_charge")
+        chosen = [s for x in suffixes for s in sensors if s["entity_id"].endswith(x)]
+    return chosen or sensors[:3]
+
+
+def describe(entries: list[dict[str, Any]], sensors: list[dict[str, Any]]) -> list[str]:
+    """Each entry with a few readings, for the banner."""
     lines = []
-    for sensor in chosen:
-        unit = sensor["attributes"].get("unit_of_measurement") or ""
-        lines.append(f"    {sensor['entity_id']}: {sensor['state']} {unit}".rstrip())
+    for entry in entries:
+        own = [s for s in sensors if s["entry_id"] == entry["entry_id"]]
+        lines.append(f"  {entry['title']}: {len(own)} sensors, for example:")
+        for sensor in examples(own):
+            unit = sensor["attributes"].get("unit_of_measurement") or ""
+            lines.append(f"    {sensor['entity_id']}: {sensor['state']} {unit}".rstrip())
     return lines
 
 
+def report(created: dict[str, Any] | None, what: str) -> None:
+    """Log the outcome of a flow walk."""
+    if created is None:
+        log(f"the {what} has an entry already, under another title; left as it is")
+    else:
+        log(f"created the entry {created['title']!r} ({created['state']})")
+
+
 async def bootstrap(args: argparse.Namespace) -> None:
-    """Onboarding and our entry, each only if not done yet; then report the readings."""
+    """Onboarding and our entries, each only if not done yet; then report the readings."""
     host, _, port = args.inverter.rpartition(":")
     login = Login.load_or_create(args.login, args.username, args.password)
     wait = args.timeout
@@ -470,17 +566,32 @@ async def bootstrap(args: argparse.Namespace) -> None:
         await within(
             wait, "waiting for Home Assistant to finish starting", api.wait_until_running()
         )
-        if not await api.entries():
+        vendors = {vendor(entry) for entry in await api.entries()}
+        if "plenticore" not in vendors:
             await within(
                 wait,
                 f"waiting for the simulator on {args.inverter}",
                 wait_for_port(host, int(port)),
             )
             log(f"adding the PLENTICORE simulator at {args.inverter} through the config flow")
-            entry = await api.add_plenticore(args.inverter, args.inverter_password)
-            log(f"created the entry {entry['title']!r} ({entry['state']})")
+            created = await api.add_plenticore(args.inverter, args.inverter_password)
+            report(created, "PLENTICORE simulator")
+        if "tigo" not in vendors:
+            tigo = URL(args.tigo_url)
+            await within(
+                wait,
+                f"waiting for the Tigo simulator on {tigo.host}:{tigo.port}",
+                wait_for_port(str(tigo.host), int(tigo.port or 80)),
+            )
+            log(f"adding the Tigo account {args.tigo_username} at {tigo} through the config flow")
+            created = await api.add_tigo(
+                args.tigo_url, args.tigo_username, args.tigo_password, TIGO_SYSTEMS
+            )
+            report(created, "Tigo account")
         try:
-            sensors = await within(wait, "waiting for first readings", wait_for_readings(api))
+            entries, sensors = await within(
+                wait, "waiting for first readings", wait_for_readings(api)
+            )
         except BootstrapError as err:
             states = ", ".join(f"{e['title']}: {e['state']}" for e in await api.entries())
             raise BootstrapError(f"{err} ({states or 'no SolarHub entry'})") from None
@@ -492,8 +603,7 @@ async def bootstrap(args: argparse.Namespace) -> None:
                 f"SolarHub demo ready: {args.url}",
                 f"  user name: {login.username}",
                 f"  password:  {login.password}",
-                f"  {len(sensors)} SolarHub sensors, for example:",
-                *describe(sensors),
+                *describe(entries, sensors),
             ]
         ),
         flush=True,
@@ -518,6 +628,9 @@ def main(argv: list[str] | None = None) -> int:
     boot.add_argument("--password", help="their password (default: a random one)")
     boot.add_argument("--inverter", required=True, help="simulator as host:port")
     boot.add_argument("--inverter-password", default="Pass1234", help="its owner password")
+    boot.add_argument("--tigo-url", required=True, help="Tigo simulator's API base URL")
+    boot.add_argument("--tigo-username", default="owner@example.com", help="its account")
+    boot.add_argument("--tigo-password", default="Sunny-Day-42", help="its password")
     boot.add_argument("--timeout", type=float, default=120, help="seconds to wait for each stage")
     args = parser.parse_args(argv)
     if args.command == "prepare":
