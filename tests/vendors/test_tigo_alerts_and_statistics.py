@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 import json
 from typing import Any
 
@@ -99,7 +99,9 @@ async def test_statistics_match_the_cloud_after_an_outage(
     newest = tigo.newest_minute(home.system_id)
     assert newest is not None
     complete_until = (newest + timedelta(minutes=1)).replace(minute=0, second=0, microsecond=0)
-    first = dt_util.start_of_local_day(dt_util.as_local(newest)) - timedelta(days=7)
+    # A week back from the system's own midnight (not Home Assistant's, which is elsewhere here).
+    first = datetime.combine(newest.astimezone(home.tz).date(), time(), tzinfo=home.tz)
+    first -= timedelta(days=7)
     stored = await _stored(hass, statistic_id, first)
     hour = dt_util.as_utc(first)
     expected_sum = 0.0
@@ -111,6 +113,7 @@ async def test_statistics_match_the_cloud_after_an_outage(
         hour += timedelta(hours=1)
         checked += 1
     assert checked >= 7 * 24  # a week of history, the outage included
+    assert min(stored) == dt_util.as_utc(first)  # from the system's midnight a week ago
     assert max(stored) == hour - timedelta(hours=1)  # nothing beyond what the cloud has complete
 
 

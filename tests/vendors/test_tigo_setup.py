@@ -307,7 +307,7 @@ async def test_paces_down_before_the_budget_runs_out(
     assert tigo.rate_limited == 0  # never ran into a 429
 
 
-async def test_layout_is_read_again_daily(
+async def test_layout_is_read_again_daily_and_reloads_only_on_change(
     hass: HomeAssistant,
     tigo: TigoSimulator,
     tigo_entry: MockConfigEntry,
@@ -318,5 +318,6 @@ async def test_layout_is_read_again_daily(
     assert requests_of(tigo)["systems/layout"] == 1
     await tick(hass, tigo, 12 * 3600 + LIVE, freezer)
     await hass.async_block_till_done(wait_background_tasks=True)
-    assert requests_of(tigo)["systems/layout"] == 2
+    assert requests_of(tigo)["systems/layout"] == 2  # read again after a day ...
+    assert requests_of(tigo)["systems/view"] == 1  # ... without a reload: nothing changed
     assert tigo_entry.state is ConfigEntryState.LOADED

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Hashable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, time, timedelta, tzinfo
 import logging
 from typing import TYPE_CHECKING, override
 
@@ -26,13 +26,13 @@ from ...statistics import (
     async_last_imported,
     hours_to_import,
 )
+from .topology import Topology, build_topology
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
 
     from ...api.tigo import TigoClient
     from ...runtime import SolarHubConfigEntry
-    from .topology import Topology
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -166,7 +166,7 @@ class TigoLiveCoordinator(SolarHubCoordinator[LiveData]):
         if data_minute is not None and self.statistic is not None:
             await self._import_complete_hours(self.statistic, data_minute, now)
         self._pace()
-        self._reload_if_reconfigured(now)
+        await self._reload_if_layout_changed(now, sources)
         self._polled = True
         return LiveData(
             summary=summary,
@@ -190,7 +190,7 @@ class TigoLiveCoordinator(SolarHubCoordinator[LiveData]):
         since = (
             last.start + HOUR
             if last
-            else dt_util.start_of_local_day(now.astimezone(self.tz)) - BACKFILL
+            else datetime.combine(now.astimezone(self.tz).date(), time(), tzinfo=self.tz) - BACKFILL
         )
         hours: list[HourlyEnergy] = []
         chunk = since
@@ -228,19 +228,27 @@ class TigoLiveCoordinator(SolarHubCoordinator[LiveData]):
             _LOGGER.info("%s: polling every %s (rate limit %s)", self.name, interval, limit)
             self.update_interval = interval
 
-    def _reload_if_reconfigured(self, now: datetime) -> None:
-        """Rebuild the entities when the layout may have changed.
+    async def _reload_if_layout_changed(
+        self, now: datetime, sources: tuple[TigoSource, ...]
+    ) -> None:
+        """Read the layout again when it may have changed; rebuild the entities if it did.
 
-        That is a new ``X-System-Config-Update`` (a replaced optimizer, new labels), or a day
-        since the layout was read, in case a change went unannounced.
+        It may have changed when ``X-System-Config-Update`` moved (a replaced optimizer, new
+        labels), and once a day in case a change went unannounced. Two requests; the entry
+        reloads only when devices or panels really differ.
         """
         current = self.client.config_update(self.system_id)
-        changed = None not in (current, self._config_update) and current != self._config_update
+        announced = None not in (current, self._config_update) and current != self._config_update
         if current is not None:
             self._config_update = current
-        if changed or now - self._topology_read > TOPOLOGY_MAX_AGE:
-            _LOGGER.info("%s: reading the system's layout again", self.name)
-            self._topology_read = now  # once, even if the reload is still pending
+        if not announced and now - self._topology_read <= TOPOLOGY_MAX_AGE:
+            return
+        self._topology_read = now
+        layout = await self.client.get_layout(self.system_id)
+        objects = await self.client.get_objects(self.system_id)
+        fresh = build_topology(self.topology.system, layout, objects, list(sources))
+        if fresh.signature() != self.topology.signature():
+            _LOGGER.info("%s: the system's layout changed, reloading", self.name)
             self.hass.config_entries.async_schedule_reload(self.config_entry.entry_id)
 
 

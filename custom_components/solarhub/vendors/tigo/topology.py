@@ -76,6 +76,14 @@ class Topology:
         """The object ids of every panel."""
         return frozenset(panel.object_id for panel in self.panels)
 
+    def signature(self) -> tuple[object, ...]:
+        """What entities depend on: every device with its name, and the panels' object ids."""
+        devices = [self.device, *(device for device, _ in self.child_devices())]
+        return (
+            tuple((tuple(sorted(d.get("identifiers", ()))), d.get("name")) for d in devices),
+            tuple(sorted(panel.object_id for panel in self.panels)),
+        )
+
     def child_devices(self) -> list[tuple[DeviceInfo, Identifier]]:
         """Every device below the system with its parent's identifier, parents first."""
         nodes: list[Group | Panel | Gateway] = [
