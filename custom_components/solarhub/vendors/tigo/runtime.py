@@ -70,8 +70,7 @@ class TigoRuntime:
         self.client = client
         self.live: dict[int, TigoLiveCoordinator] = {}
         self.alerts: dict[int, TigoAlertsCoordinator] = {}
-        self.entities: list[TigoEntity] = []
-        self._entity_system: dict[str, int] = {}
+        self.entities: dict[int, list[TigoEntity]] = {}
 
     def add_system(
         self,
@@ -82,28 +81,23 @@ class TigoRuntime:
         """Register one system's coordinators and entities."""
         self.live[live.system_id] = live
         self.alerts[live.system_id] = alerts
-        self.entities += entities
-        self._entity_system |= {entity.unique_id: live.system_id for entity in entities}
+        self.entities[live.system_id] = entities
 
     def entity_specs(self, platform: Platform) -> list[EntitySpec[Any]]:
         """The specs of every system's entities on ``platform``."""
-        specs: list[EntitySpec[Any]] = []
-        for entity in self.entities:
-            if entity.platform is not platform:
-                continue
-            system_id = self._entity_system[entity.unique_id]
-            coordinator = self.alerts[system_id] if entity.alerts else self.live[system_id]
-            specs.append(
-                EntitySpec(
-                    coordinator=coordinator,
-                    description=entity.description,
-                    # Devices are registered at setup, parents first; entities only link to them.
-                    device_info=DeviceInfo(identifiers=entity.device["identifiers"]),
-                    unique_id=entity.unique_id,
-                    polls=entity.polls,
-                )
+        return [
+            EntitySpec(
+                coordinator=self.alerts[system_id] if entity.alerts else self.live[system_id],
+                description=entity.description,
+                # Devices are registered at setup, parents first; entities only link to them.
+                device_info=DeviceInfo(identifiers=entity.device["identifiers"]),
+                unique_id=entity.unique_id,
+                polls=entity.polls,
             )
-        return specs
+            for system_id, entities in self.entities.items()
+            for entity in entities
+            if entity.platform is platform
+        ]
 
     async def async_diagnostics(self) -> dict[str, Any]:
         """Each system's structure and latest data, with anything identifying redacted."""
