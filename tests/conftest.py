@@ -1,11 +1,12 @@
-"""Shared fixtures: our integration loaded in place of the plugin's own ``custom_components``."""
+"""Shared fixtures: our integration loaded instead of the plugin's ``custom_components``; HTTP."""
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import AsyncIterator, Generator
 from typing import Any
 from unittest.mock import PropertyMock, patch
 
+import aiohttp
 import pytest
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from syrupy.assertion import SnapshotAssertion
@@ -27,6 +28,13 @@ def auto_enable_custom_integrations(request: pytest.FixtureRequest) -> None:
 @pytest.fixture(autouse=True)
 def loopback_sockets(socket_enabled: Any) -> None:
     """Simulators listen on 127.0.0.1; connections anywhere else stay blocked by the plugin."""
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    """A plain aiohttp client session, for tests that talk to simulators or canned servers."""
+    async with aiohttp.ClientSession() as session:
+        yield session
 
 
 @pytest.fixture

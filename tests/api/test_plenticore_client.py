@@ -17,7 +17,6 @@ import threading
 
 import aiohttp
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 import pytest
 
 from custom_components.solarhub.api import plenticore, scram
@@ -35,24 +34,17 @@ from custom_components.solarhub.api.errors import (
 )
 from custom_components.solarhub.api.plenticore import PlenticoreClient
 from custom_components.solarhub.api.plenticore_models import Role, VersionInfo
+from tests.api.canned import Handler, json_reply, serve_app
 from tests.simulators.plenticore import PlenticoreConfig, PlenticoreSimulator, SimClock
 
 # Real loopback HTTP; the test plugin still refuses connections to anything but 127.0.0.1.
 pytestmark = pytest.mark.usefixtures("socket_enabled")
-
-type Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 PASSWORD = "Pass1234"
 MASTER_KEY = "MASTERKEY123"
 SERVICE_CODE = "12345"
 NOON = datetime(2026, 6, 21, 10, 0, tzinfo=UTC)  # 12:00 in Berlin: the strings produce
 API = "/api/v1"
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
 
 
 @pytest.fixture
@@ -98,21 +90,8 @@ class Canned:
 @contextlib.asynccontextmanager
 async def serve(routes: dict[str, Handler]) -> AsyncIterator[tuple[str, Canned]]:
     canned = Canned(routes)
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", canned.handle)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    try:
-        yield f"127.0.0.1:{server.port}", canned
-    finally:
-        await server.close()
-
-
-def json_reply(body: object, status: int = 200) -> Handler:
-    async def handler(request: web.Request) -> web.StreamResponse:
-        return web.json_response(body, status=status)
-
-    return handler
+    async with serve_app(canned.handle) as host:
+        yield host, canned
 
 
 def text_reply(text: str, status: int = 200, content_type: str = "text/html") -> Handler:

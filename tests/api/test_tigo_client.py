@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable
 import contextlib
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -20,7 +20,6 @@ from zoneinfo import ZoneInfo
 
 import aiohttp
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 import pytest
 
 from custom_components.solarhub.api import tigo
@@ -41,24 +40,17 @@ from custom_components.solarhub.api.tigo_models import (
     TigoObject,
     TigoToken,
 )
+from tests.api.canned import Handler, json_reply, serve_app
 from tests.simulators import SimClock
 from tests.simulators.tigo import SimSystem, TigoConfig, TigoSimulator
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
-
-type Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 USERNAME = "owner@example.com"
 PASSWORD = "Sunny-Day-42"
 NOON = datetime(2026, 6, 21, 10, 0, tzinfo=UTC)  # 12:00 in Berlin
 BERLIN = ZoneInfo("Europe/Berlin")
 API = "/api/v3"
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
 
 
 # ---- pure helpers ---------------------------------------------------------------------------
@@ -475,21 +467,8 @@ class Canned:
 @contextlib.asynccontextmanager
 async def serve(routes: dict[str, Handler]) -> AsyncIterator[tuple[str, Canned]]:
     canned = Canned(routes)
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", canned.handle)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    try:
-        yield f"http://127.0.0.1:{server.port}{API}/", canned
-    finally:
-        await server.close()
-
-
-def json_reply(body: object, status: int = 200, headers: dict[str, str] | None = None) -> Handler:
-    async def handler(request: web.Request) -> web.StreamResponse:
-        return web.json_response(body, status=status, headers=headers)
-
-    return handler
+    async with serve_app(canned.handle) as host:
+        yield f"http://{host}{API}/", canned
 
 
 def raw_reply(

@@ -1,6 +1,7 @@
 """Simulators of the vendors' APIs on loopback HTTP, for tests, the demo and ``scripts/simulate``.
 
-Each vendor lives in its own module; what they share (the controllable clock) lives here.
+Each vendor lives in its own module; what they share lives here (the controllable clock) and in
+``server`` (the loopback server, its lifecycle and its fault switches).
 """
 
 from __future__ import annotations

@@ -18,11 +18,8 @@ Sign conventions (as on real units):
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
-from collections import Counter
-import contextlib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
@@ -30,7 +27,7 @@ import hashlib
 import hmac
 import math
 import secrets
-from typing import TYPE_CHECKING, Any, Final, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
@@ -38,12 +35,12 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from . import SimClock
+from .server import ApiError, LoopbackSimulator, truncated_json
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
-    from types import TracebackType
+    from collections.abc import Iterable, Mapping
 
-    from aiohttp.typedefs import Handler, Middleware
+    from aiohttp.typedefs import Handler
 
 __all__ = [
     "FAULT_KINDS",
@@ -722,13 +719,6 @@ def _iso(dt: datetime) -> str:
 # --------------------------------------------------------------------------------------------------
 
 
-class _ApiError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
 @dataclass(slots=True)
 class _User:
     name: _Role
@@ -746,40 +736,21 @@ class _Transaction:
     client_key: bytes = b""
 
 
-@dataclass(slots=True)
-class _Fault:
-    kind: str
-    count: int
-    path: str | None
-
-
 def _json_response(data: object, status: int = 200) -> web.Response:
     return web.json_response(data, status=status)
-
-
-def _error(status: int, message: str) -> web.Response:
-    return _json_response({"message": message}, status)
-
-
-def _truncate(response: web.StreamResponse) -> web.StreamResponse:
-    """The same answer with its JSON cut in half (a strict prefix of an object is never valid)."""
-    body = response.body if isinstance(response, web.Response) else None
-    raw = bytes(body) if isinstance(body, bytes | bytearray) else b""
-    text = raw[: len(raw) // 2] if len(raw) >= 2 else b'{"message": '
-    return web.Response(body=text, status=200, content_type="application/json")
 
 
 async def _read_json(request: web.Request) -> Any:
     try:
         return await request.json()
     except ValueError as err:
-        raise _ApiError(400, "Input payload validation failed") from err
+        raise ApiError(400, "Input payload validation failed") from err
 
 
 def _field(body: object, name: str, kind: type) -> Any:
     value = body.get(name) if isinstance(body, dict) else None
     if not isinstance(value, kind):
-        raise _ApiError(400, f"Input payload validation failed: '{name}' is a required property")
+        raise ApiError(400, f"Input payload validation failed: '{name}' is a required property")
     return value
 
 
@@ -787,36 +758,47 @@ def _decode(body: object, name: str) -> bytes:
     try:
         return base64.b64decode(_field(body, name, str), validate=True)
     except binascii.Error as err:
-        raise _ApiError(400, f"Input payload validation failed: '{name}' is not base64") from err
+        raise ApiError(400, f"Input payload validation failed: '{name}' is not base64") from err
 
 
 def _string_list(item: object, name: str) -> list[str]:
     values = _field(item, name, list)
     if not all(isinstance(v, str) for v in values):
-        raise _ApiError(400, f"Input payload validation failed: '{name}' must list strings")
+        raise ApiError(400, f"Input payload validation failed: '{name}' must list strings")
     return list(values)
 
 
 def _list_body(body: object) -> list[Any]:
     if not isinstance(body, list):
-        raise _ApiError(400, "Input payload validation failed: expected a list")
+        raise ApiError(400, "Input payload validation failed: expected a list")
     return body
 
 
-class PlenticoreSimulator:
+_FAULT_MESSAGES: Final = {
+    "401": "Unauthorized: no valid session",
+    "500": "Internal Server Error",
+    "503": "Internal communication error",
+}
+
+
+class PlenticoreSimulator(LoopbackSimulator[PlenticoreConfig]):
     """A PLENTICORE plus on ``127.0.0.1``: protocol, data on a :class:`SimClock`, fault switches.
 
     Observation: ``requests`` counts "METHOD /api/v1/path"; ``logins``/``failed_logins`` count
     logins; ``active_sessions`` is the number of live sessions. Control: ``restart``, ``fail_next``,
     ``raise_event``/``clear_event``, ``remove_process_data``, ``set_setting``.
+
+    Fault kinds: "timeout", "401", "500", "503" (error answers) and "malformed" (the answer's JSON
+    cut short, with status 200). Sessions survive ``stop``, as over a network outage.
     """
+
+    fault_kinds: ClassVar[frozenset[str]] = FAULT_KINDS
+    fault_messages: ClassVar[Mapping[str, str]] = _FAULT_MESSAGES
 
     def __init__(
         self, config: PlenticoreConfig | None = None, clock: SimClock | None = None
     ) -> None:
-        self.config = config or PlenticoreConfig()
-        self.clock = clock or SimClock.real()
-        self.requests: Counter[str] = Counter()
+        super().__init__(config or PlenticoreConfig(), clock)
         self.logins = 0
         self.failed_logins = 0
         self._users = {
@@ -825,70 +807,10 @@ class PlenticoreSimulator:
         }
         self._transactions: dict[str, _Transaction] = {}
         self._sessions: dict[str, _Role] = {}
-        self._faults: list[_Fault] = []
         self._events: list[_Event] = []
         self._removed: set[tuple[str, str]] = set()
         self._settings = _Settings(self.config)
         self._plant = _Plant(self.config, self._settings, self.clock.now())
-        self._runner: web.AppRunner | None = None
-        self._port: int | None = None
-        self._release: asyncio.Event | None = None
-
-    # -- lifecycle ---------------------------------------------------------------------------------
-
-    async def start(self, port: int = 0) -> None:
-        """Serve on 127.0.0.1 (``port`` 0: any free one); the first start derives the SCRAM keys."""
-        if self._runner is not None:
-            raise RuntimeError("simulator already started")
-        self._sync_credentials()
-        self._release = asyncio.Event()
-        app = web.Application(middlewares=[self._middleware()])
-        self._add_routes(app)
-        # Keep-alive long enough that a test jumping the loop clock never races a server-side close.
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5, keepalive_timeout=86400)
-        await runner.setup()
-        try:
-            await web.TCPSite(runner, "127.0.0.1", port).start()
-        except BaseException:
-            await runner.cleanup()
-            raise
-        self._runner = runner
-        self._port = int(runner.addresses[0][1])
-
-    async def stop(self) -> None:
-        """Stop serving (sessions survive, as over a network outage); ``start`` may follow."""
-        if self._runner is None:
-            return
-        if self._release is not None:
-            self._release.set()  # let hanging "timeout" requests finish
-        runner, self._runner = self._runner, None
-        await runner.cleanup()
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._port is None:
-            raise RuntimeError("simulator not started")
-        return self._port
-
-    @property
-    def host(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}"
 
     # -- observation and control -------------------------------------------------------------------
 
@@ -914,18 +836,6 @@ class PlenticoreSimulator:
         """Lock a user as too many failed logins would, for ``config.lock_seconds``."""
         until = self.clock.now() + timedelta(seconds=self.config.lock_seconds)
         self._users[_Role(username)].locked_until = until
-
-    def fail_next(self, kind: str, count: int = 1, path: str | None = None) -> None:
-        """Answer the next ``count`` requests (with a path ending in ``path``) with a fault.
-
-        Kinds: "timeout" (hold the request ``config.hang_seconds`` of wall time, then answer
-        normally), "401", "500", "503" (error answers), "malformed" (the answer's JSON cut short).
-        """
-        if kind not in FAULT_KINDS:
-            raise ValueError(f"unknown fault kind {kind!r}, expected one of {sorted(FAULT_KINDS)}")
-        if count < 1:
-            raise ValueError("count must be positive")
-        self._faults.append(_Fault(kind, count, path))
 
     def raise_event(
         self,
@@ -971,25 +881,21 @@ class PlenticoreSimulator:
 
     # -- plumbing ----------------------------------------------------------------------------------
 
-    def _middleware(self) -> Middleware:
-        @web.middleware
-        async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-            self.requests[f"{request.method} {request.path}"] += 1
-            await request.read()  # like a real server: the body is consumed whatever the answer
-            fault = self._take_fault(request.path)
-            if fault == "timeout":
-                await self._hang()
-            elif fault in ("401", "500", "503"):
-                return _error(int(fault), _FAULT_MESSAGES[fault])
-            try:
-                response = await handler(request)
-            except _ApiError as err:
-                response = _error(err.status, err.message)
-            except web.HTTPException as err:
-                response = _error(err.status, err.reason)
-            return _truncate(response) if fault == "malformed" else response
+    def _starting(self) -> None:
+        """The first start derives the SCRAM keys."""
+        self._sync_credentials()
 
-        return middleware
+    async def _serve(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        await request.read()  # like a real server: the body is consumed whatever the answer
+        return await self._answer(request, handler)
+
+    def _error_response(
+        self, status: int, message: str, headers: Mapping[str, str] | None = None
+    ) -> web.Response:
+        return web.json_response({"message": message}, status=status, headers=headers)
+
+    def _malformed(self, response: web.StreamResponse) -> web.StreamResponse:
+        return truncated_json(response, stub=b'{"message": ', status=200)
 
     def _sync_credentials(self) -> None:
         """Derive SCRAM keys (a new salt) for every user whose secret is new or changed."""
@@ -1000,20 +906,6 @@ class PlenticoreSimulator:
                 user.creds = derive_credentials(
                     user.secret, secrets.token_bytes(12), self.config.rounds
                 )
-
-    def _take_fault(self, path: str) -> str | None:
-        for fault in self._faults:
-            if fault.path is None or path.endswith(fault.path):
-                fault.count -= 1
-                if fault.count == 0:
-                    self._faults.remove(fault)
-                return fault.kind
-        return None
-
-    async def _hang(self) -> None:
-        assert self._release is not None
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._release.wait(), self.config.hang_seconds)
 
     def _add_routes(self, app: web.Application) -> None:
         app.router.add_routes(
@@ -1050,7 +942,7 @@ class PlenticoreSimulator:
     def _role(self, request: web.Request) -> _Role:
         session_id = self._session_id(request)
         if session_id is None:
-            raise _ApiError(401, "Unauthorized: no valid session")
+            raise ApiError(401, "Unauthorized: no valid session")
         return self._sessions[session_id]
 
     # -- /info, /auth ------------------------------------------------------------------------------
@@ -1070,13 +962,13 @@ class PlenticoreSimulator:
         name = _field(body, "username", str)
         client_nonce = _decode(body, "nonce")
         if not client_nonce:
-            raise _ApiError(400, "Input payload validation failed: empty nonce")
+            raise ApiError(400, "Input payload validation failed: empty nonce")
         user = self._users.get(_Role(name)) if name in _Role else None
         if user is None or user.creds is None:
-            raise _ApiError(400, "Invalid user")
+            raise ApiError(400, "Invalid user")
         now = self.clock.now()
         if user.locked_until is not None and now < user.locked_until:
-            raise _ApiError(403, "User is locked")
+            raise ApiError(403, "User is locked")
         user.locked_until = None
         server_nonce = _b64(client_nonce + secrets.token_bytes(12))
         salt = _b64(user.creds.salt)
@@ -1103,14 +995,14 @@ class PlenticoreSimulator:
         proof = _decode(body, "proof")
         transaction = self._transactions.get(transaction_id)
         if transaction is None or transaction.token is not None:
-            raise _ApiError(400, "Invalid authentication transaction")
+            raise ApiError(400, "Invalid authentication transaction")
         user = transaction.user
         assert user.creds is not None
         client_key = recover_client_key(user.creds, transaction.message, proof)
         if client_key is None:
             del self._transactions[transaction_id]
             self._login_failed(user)
-            raise _ApiError(400, "Authentication failed")
+            raise ApiError(400, "Authentication failed")
         transaction.client_key = client_key
         transaction.token = secrets.token_hex(16)
         signature = server_signature(user.creds, transaction.message)
@@ -1121,21 +1013,21 @@ class PlenticoreSimulator:
         transaction = self._transactions.pop(_field(body, "transactionId", str), None)
         iv, tag, payload = _decode(body, "iv"), _decode(body, "tag"), _decode(body, "payload")
         if transaction is None or transaction.token is None:
-            raise _ApiError(400, "Invalid authentication transaction")
+            raise ApiError(400, "Invalid authentication transaction")
         user = transaction.user
         assert user.creds is not None
         key = protocol_key(user.creds, transaction.message, transaction.client_key)
         plain = decrypt_payload(key, iv, tag, payload)
         if plain is None:
-            raise _ApiError(400, "Invalid authentication transaction: payload does not decrypt")
+            raise ApiError(400, "Invalid authentication transaction: payload does not decrypt")
         token, _, code = plain.decode("utf-8", "replace").partition(":")
         if token != transaction.token or (user.name is _Role.USER and plain != token.encode()):
-            raise _ApiError(400, "Invalid authentication transaction: wrong token")
+            raise ApiError(400, "Invalid authentication transaction: wrong token")
         if user.name is _Role.MASTER and not hmac.compare_digest(
             code.encode(), self.config.service_code.encode()
         ):
             self._login_failed(user)
-            raise _ApiError(400, "Invalid service code")
+            raise ApiError(400, "Invalid service code")
         user.failures = 0
         self.logins += 1
         session_id = secrets.token_hex(32)
@@ -1234,10 +1126,10 @@ class PlenticoreSimulator:
     def _setting_values(self, module_id: str, ids: list[str]) -> list[dict[str, str]]:
         values = self._settings.values.get(module_id)
         if values is None:
-            raise _ApiError(404, f"Module {module_id} not found")
+            raise ApiError(404, f"Module {module_id} not found")
         missing = [i for i in ids if i not in values]
         if missing:
-            raise _ApiError(404, f"Setting {missing[0]} not found in module {module_id}")
+            raise ApiError(404, f"Setting {missing[0]} not found in module {module_id}")
         return [{"id": i, "value": values[i]} for i in ids or values]
 
     async def _settings_read(self, request: web.Request) -> web.Response:
@@ -1255,7 +1147,7 @@ class PlenticoreSimulator:
         ids = request.match_info.get("ids")
         wanted = ids.split(",") if ids else []
         if len(wanted) > 1 and self.config.multi_get_500:
-            raise _ApiError(500, "Internal Server Error")
+            raise ApiError(500, "Internal Server Error")
         return _json_response(self._setting_values(request.match_info["moduleid"], wanted))
 
     async def _settings_write(self, request: web.Request) -> web.Response:
@@ -1281,15 +1173,15 @@ class PlenticoreSimulator:
         for module_id, setting_id, value in writes:
             spec = self._settings.specs.get(module_id, {}).get(setting_id)
             if spec is None:
-                raise _ApiError(404, f"Setting {setting_id} not found in module {module_id}")
+                raise ApiError(404, f"Setting {setting_id} not found in module {module_id}")
             specs.append((spec, value))
         for spec, _ in specs:
             if not spec.writable_by(role):
-                raise _ApiError(403, f"Access denied: {spec.id} is read-only for this user")
+                raise ApiError(403, f"Access denied: {spec.id} is read-only for this user")
         for spec, value in specs:
             problem = spec.check(value)
             if problem is not None:
-                raise _ApiError(400, f"Invalid value: {problem}")
+                raise ApiError(400, f"Invalid value: {problem}")
 
     # -- /events, /system --------------------------------------------------------------------------
 
@@ -1299,33 +1191,24 @@ class PlenticoreSimulator:
         if request.method == "POST":
             body = await _read_json(request)
             if not isinstance(body, dict):
-                raise _ApiError(400, "Input payload validation failed")
+                raise ApiError(400, "Input payload validation failed")
             language = body.get("language", language)
             limit = body.get("max", limit)
             if not isinstance(language, str) or not isinstance(limit, int) or limit < 0:
-                raise _ApiError(400, "Input payload validation failed: language or max")
+                raise ApiError(400, "Input payload validation failed: language or max")
         order = sorted(enumerate(self._events), key=lambda p: (p[1].start, p[0]), reverse=True)
         newest_first = [event for _, event in order]
         return _json_response([event.to_json(language) for event in newest_first[:limit]])
 
     async def _system_reboot(self, request: web.Request) -> web.Response:
         if self._role(request) is not _Role.MASTER:
-            raise _ApiError(403, "Forbidden: reboot needs the installer")
+            raise ApiError(403, "Forbidden: reboot needs the installer")
         self.restart()
         return _json_response(None)
 
     async def _system_factory(self, request: web.Request) -> web.Response:
         self._role(request)
-        raise _ApiError(
-            403, "Forbidden: restoring factory settings is not allowed through this API"
-        )
-
-
-_FAULT_MESSAGES: Final = {
-    "401": "Unauthorized: no valid session",
-    "500": "Internal Server Error",
-    "503": "Internal communication error",
-}
+        raise ApiError(403, "Forbidden: restoring factory settings is not allowed through this API")
 
 
 def _process_answer(
@@ -1334,10 +1217,10 @@ def _process_answer(
     """One module's entry of a process-data answer (all ids when ``ids`` is empty)."""
     values = data.get(module_id)
     if values is None:
-        raise _ApiError(404, f"Module {module_id} not found")
+        raise ApiError(404, f"Module {module_id} not found")
     missing = [i for i in ids if i not in values]
     if missing:
-        raise _ApiError(404, f"Process data {missing[0]} not found in module {module_id}")
+        raise ApiError(404, f"Process data {missing[0]} not found in module {module_id}")
     return {
         "moduleid": module_id,
         "processdata": [_process_value(i, *values[i]) for i in ids or values],

@@ -7,7 +7,6 @@ key derivation is checked against the notes' test vector, as is the simulator's 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import base64
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -15,11 +14,8 @@ from datetime import UTC, datetime, timedelta
 import hashlib
 import hmac
 import json
-from pathlib import Path
 import re
 import secrets
-import signal
-import sys
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -29,6 +25,7 @@ import pytest
 
 from tests.simulators import SimClock
 from tests.simulators.__main__ import VENDORS, build_parser
+from tests.simulators.helpers import NIGHT, NOON, simulator_process
 from tests.simulators.plenticore import (
     PlenticoreConfig,
     PlenticoreSimulator,
@@ -42,8 +39,6 @@ from tests.simulators.plenticore import (
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
-NOON = datetime(2026, 6, 21, 10, 0, tzinfo=UTC)  # 12:00 in Berlin
-NIGHT = datetime(2026, 6, 21, 23, 0, tzinfo=UTC)  # 01:00 in Berlin
 ROUNDS = 100
 LOCAL = "devices:local"
 STATS = "scb:statistic:EnergyFlow"
@@ -183,20 +178,9 @@ def config() -> PlenticoreConfig:
 
 
 @pytest.fixture
-def clock() -> SimClock:
-    return SimClock.fixed(NOON)
-
-
-@pytest.fixture
 async def sim(config: PlenticoreConfig, clock: SimClock) -> AsyncIterator[PlenticoreSimulator]:
     async with PlenticoreSimulator(config, clock) as simulator:
         yield simulator
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
 
 
 @pytest.fixture
@@ -999,38 +983,6 @@ async def test_malformed_fault(owner: Api, sim: PlenticoreSimulator) -> None:
     assert isinstance(answer, str)
 
 
-async def test_timeout_fault(
-    http: aiohttp.ClientSession, owner: Api, sim: PlenticoreSimulator, config: PlenticoreConfig
-) -> None:
-    config.hang_seconds = 0.3
-    sim.fail_next("timeout", path="/modules")
-    timeout = aiohttp.ClientTimeout(total=0.05)
-    with pytest.raises(TimeoutError):
-        async with http.get(f"{owner.base}/modules", timeout=timeout):
-            pass
-    await owner.ok("GET", "/modules")
-    # Held past the hang the request is answered normally.
-    sim.fail_next("timeout", path="/modules")
-    config.hang_seconds = 0.01
-    await owner.ok("GET", "/modules")
-
-
-async def test_stop_releases_hanging_requests(owner: Api, sim: PlenticoreSimulator) -> None:
-    sim.fail_next("timeout")
-    call = asyncio.create_task(owner.call("GET", "/modules"))
-    await asyncio.sleep(0.02)
-    await sim.stop()
-    # Released at once (the connection may or may not still carry the answer).
-    await asyncio.wait_for(asyncio.gather(call, return_exceptions=True), 2)
-
-
-def test_bad_fault_requests(sim: PlenticoreSimulator) -> None:
-    with pytest.raises(ValueError, match="unknown fault kind"):
-        sim.fail_next("404")
-    with pytest.raises(ValueError, match="positive"):
-        sim.fail_next("500", count=0)
-
-
 # ---- clock, config, runner --------------------------------------------------------------------
 
 
@@ -1097,29 +1049,12 @@ async def test_runner_serves_plenticore(http: aiohttp.ClientSession) -> None:
 
 
 async def test_runner_process_serves_until_sigterm(http: aiohttp.ClientSession) -> None:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "tests.simulators",
-        "plenticore",
-        "--service-code",
-        "54321",
-        stdout=asyncio.subprocess.PIPE,
-        cwd=Path(__file__).parents[2],
-    )
-    assert process.stdout is not None
-    try:
-        banner = [
-            (await asyncio.wait_for(process.stdout.readline(), 60)).decode() for _ in range(4)
-        ]
+    async with simulator_process("plenticore", "--service-code", "54321") as banner:
         match = re.search(r"http://127\.0\.0\.1:\d+", banner[0])
         assert match is not None
         assert "'54321'" in banner[2]
         async with http.get(f"{match.group()}/api/v1/info/version") as resp:
             assert resp.status == 200
-    finally:
-        process.send_signal(signal.SIGTERM)
-        assert await asyncio.wait_for(process.wait(), 30) == 0
 
 
 def test_runner_needs_a_vendor() -> None:

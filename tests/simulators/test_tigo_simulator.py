@@ -7,16 +7,12 @@ reader that follows the vendor notes (a header line anywhere re-maps the columns
 from __future__ import annotations
 
 import argparse
-import asyncio
 import base64
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 import json
-from pathlib import Path
 import re
-import signal
-import sys
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -26,6 +22,7 @@ import pytest
 
 from tests.simulators import SimClock
 from tests.simulators.__main__ import VENDORS, build_parser
+from tests.simulators.helpers import NIGHT, NOON, simulator_process
 from tests.simulators.tigo import (
     ALERT_CODES,
     DEFAULT_SYSTEMS,
@@ -37,8 +34,6 @@ from tests.simulators.tigo import (
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
-NOON = datetime(2026, 6, 21, 10, 0, tzinfo=UTC)  # 12:00 in Berlin
-NIGHT = datetime(2026, 6, 21, 23, 0, tzinfo=UTC)  # 01:00 in Berlin
 BERLIN = ZoneInfo("Europe/Berlin")
 USER = "owner@example.com"
 PASSWORD = "Sunny-Day-42"
@@ -146,20 +141,9 @@ def config() -> TigoConfig:
 
 
 @pytest.fixture
-def clock() -> SimClock:
-    return SimClock.fixed(NOON)
-
-
-@pytest.fixture
 async def sim(config: TigoConfig, clock: SimClock) -> AsyncIterator[TigoSimulator]:
     async with TigoSimulator(config, clock) as simulator:
         yield simulator
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
 
 
 @pytest.fixture
@@ -1203,39 +1187,6 @@ async def test_malformed_csv(owner: Api, sim: TigoSimulator, home: SimSystem, pa
     assert len(lines) >= 2  # even a file without rows gets a garbage line
 
 
-async def test_timeout_fault(
-    owner: Api, sim: TigoSimulator, config: TigoConfig, http: aiohttp.ClientSession
-) -> None:
-    config.hang_seconds = 0.3
-    sim.fail_next("timeout", path="systems")
-    with pytest.raises(TimeoutError):
-        async with http.get(
-            owner.base + "systems",
-            headers={"Authorization": f"Bearer {owner.token}"},
-            timeout=aiohttp.ClientTimeout(total=0.05),
-        ):
-            pass
-    await owner.ok("systems")
-    sim.fail_next("timeout", path="systems")
-    config.hang_seconds = 0.01
-    await owner.ok("systems")  # held past the hang, answered normally
-
-
-async def test_stop_releases_hanging_requests(owner: Api, sim: TigoSimulator) -> None:
-    sim.fail_next("timeout")
-    call = asyncio.create_task(owner.call("systems"))
-    await asyncio.sleep(0.02)
-    await sim.stop()
-    await asyncio.wait_for(asyncio.gather(call, return_exceptions=True), 2)
-
-
-def test_bad_fault_requests(sim: TigoSimulator) -> None:
-    with pytest.raises(ValueError, match="unknown fault kind"):
-        sim.fail_next("404")
-    with pytest.raises(ValueError, match="positive"):
-        sim.fail_next("500", count=0)
-
-
 async def test_unknown_routes_and_methods(owner: Api) -> None:
     body = assert_error(await owner.call("systems/bogus"), 404, "Not Found")
     assert body["message"] == "Page not found."
@@ -1334,21 +1285,7 @@ async def test_runner_serves_tigo(http: aiohttp.ClientSession) -> None:
 
 
 async def test_runner_process_serves_until_sigterm(http: aiohttp.ClientSession) -> None:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "tests.simulators",
-        "tigo",
-        "--username",
-        "demo@example.com",
-        stdout=asyncio.subprocess.PIPE,
-        cwd=Path(__file__).parents[2],
-    )
-    assert process.stdout is not None
-    try:
-        banner = [
-            (await asyncio.wait_for(process.stdout.readline(), 60)).decode() for _ in range(4)
-        ]
+    async with simulator_process("tigo", "--username", "demo@example.com") as banner:
         match = re.search(r"http://127\.0\.0\.1:\d+/api/v3/", banner[0])
         assert match is not None
         assert "'demo@example.com'" in banner[1]
@@ -1358,6 +1295,3 @@ async def test_runner_process_serves_until_sigterm(http: aiohttp.ClientSession) 
             headers={"Authorization": basic("demo@example.com", PASSWORD)},
         ) as resp:
             assert resp.status == 200
-    finally:
-        process.send_signal(signal.SIGTERM)
-        assert await asyncio.wait_for(process.wait(), 30) == 0

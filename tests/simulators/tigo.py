@@ -57,29 +57,27 @@ Conventions (see also ``/work/shared/vendors/tigo.md``):
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 from collections import Counter
-import contextlib
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 import functools
 import math
 import secrets
-from typing import TYPE_CHECKING, Any, Final, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 import zlib
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
 from . import SimClock
+from .server import ApiError, LoopbackSimulator, truncated_json
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Sequence
-    from types import TracebackType
+    from collections.abc import Callable, Iterator, Mapping, Sequence
 
-    from aiohttp.typedefs import Handler, Middleware
+    from aiohttp.typedefs import Handler
 
 __all__ = [
     "ALERT_CODES",
@@ -1200,15 +1198,7 @@ _AGG_STAMP: Final = "%Y/%m/%d %H:%M:%S"
 _COMBINED_STAMP: Final = "%Y/%m/%d %H:%M:%S.000"
 
 
-class _ApiError(Exception):
-    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.headers = headers or {}
-
-
-def _error(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
+def _error(status: int, message: str, headers: Mapping[str, str] | None = None) -> web.Response:
     """The seed's (Yii2's) error shape."""
     body = {
         "name": _STATUS_NAMES.get(status, "Error"),
@@ -1226,7 +1216,7 @@ def _iso(dt: datetime, tz: ZoneInfo) -> str:
 def _required(request: web.Request, name: str) -> str:
     value = request.query.get(name, "").strip()
     if not value:
-        raise _ApiError(400, f"Missing required parameters: {name}")
+        raise ApiError(400, f"Missing required parameters: {name}")
     return value
 
 
@@ -1239,7 +1229,7 @@ def _int_param(request: web.Request, name: str, default: int, minimum: int = 1) 
     except ValueError:
         value = minimum - 1
     if value < minimum:
-        raise _ApiError(400, f'Invalid data received for parameter "{name}".')
+        raise ApiError(400, f'Invalid data received for parameter "{name}".')
     return value
 
 
@@ -1248,7 +1238,7 @@ def _parse_time(value: str, name: str, tz: ZoneInfo) -> datetime:
     try:
         dt = datetime.fromisoformat(value.strip())
     except ValueError:
-        raise _ApiError(400, f'Invalid data received for parameter "{name}".') from None
+        raise ApiError(400, f'Invalid data received for parameter "{name}".') from None
     if dt.tzinfo is not None:
         dt = dt.astimezone(tz).replace(tzinfo=None)
     return dt
@@ -1265,17 +1255,15 @@ def _object_ids(request: web.Request) -> list[int] | None:
     try:
         return [int(part) for part in raw.split(",") if part.strip()]
     except ValueError:
-        raise _ApiError(400, 'Invalid data received for parameter "object_ids".') from None
+        raise ApiError(400, 'Invalid data received for parameter "object_ids".') from None
 
 
 def _check_range(start: datetime, end: datetime, limit: timedelta | None, level: str) -> None:
     """Soft limits, measured in local wall time (a local day is one day, DST or not)."""
     if end < start:
-        raise _ApiError(400, "The end of the date range is before its start.")
+        raise ApiError(400, "The end of the date range is before its start.")
     if limit is not None and end - start > limit:
-        raise _ApiError(
-            400, f"Date range too large for level {level}: at most {limit.days} day(s)."
-        )
+        raise ApiError(400, f"Date range too large for level {level}: at most {limit.days} day(s).")
 
 
 def _paged(
@@ -1299,19 +1287,6 @@ def _paged(
 
 def _csv_response(lines: list[str]) -> web.Response:
     return web.Response(text="\n".join(lines) + "\n", content_type="text/csv", charset="utf-8")
-
-
-def _truncate_json(response: web.Response) -> web.Response:
-    """The same answer with its JSON cut in half (a strict prefix of an object is never valid)."""
-    body = response.body
-    raw = bytes(body) if isinstance(body, bytes | bytearray) else b""
-    text = raw[: len(raw) // 2] if len(raw) >= 2 else b'{"name": '
-    return web.Response(
-        body=text,
-        status=response.status,
-        headers=_kept_headers(response),
-        content_type="application/json",
-    )
 
 
 _CORRUPTIONS: Final = (
@@ -1378,13 +1353,6 @@ def _fmt(value: float, decimals: int) -> str:
 
 
 @dataclass(slots=True)
-class _Fault:
-    kind: str
-    count: int
-    path: str | None
-
-
-@dataclass(slots=True)
 class _RateWindow:
     """A fixed window of ``limit`` requests per account."""
 
@@ -1437,7 +1405,7 @@ class _Rows:
     cells: list[list[str]] = field(default_factory=list)
 
 
-class TigoSimulator:
+class TigoSimulator(LoopbackSimulator[TigoConfig]):
     """Tigo's cloud API v3 on ``127.0.0.1``: protocol, data on a :class:`SimClock`, fault switches.
 
     Observation: ``requests`` counts "GET /api/v3/<path>"; ``requests_by_system`` the requests
@@ -1447,17 +1415,21 @@ class TigoSimulator:
     ``hourly_energy_wh``, ``daily_energy_wh``, ``newest_minute``. Control: ``fail_next``,
     ``expire_tokens``, ``set_gateway_online``, ``set_pv_off``, ``raise_alert``/``clear_alert``,
     ``set_config_update``, ``replace_panel``.
+
+    Fault kinds: "timeout", "401", "429" (with ``Retry-After``), "500", "503" (error answers) and
+    "malformed" (JSON cut short; CSV with garbled rows: garbage lines, wrong field counts,
+    impossible time stamps, non-numeric cells). Tokens survive ``stop``, as over a network outage.
     """
 
+    fault_kinds: ClassVar[frozenset[str]] = FAULT_KINDS
+    fault_messages: ClassVar[Mapping[str, str]] = _FAULT_MESSAGES
+
     def __init__(self, config: TigoConfig | None = None, clock: SimClock | None = None) -> None:
-        self.config = config or TigoConfig()
-        self.clock = clock or SimClock.real()
-        self.requests: Counter[str] = Counter()
+        super().__init__(config or TigoConfig(), clock)
         self.requests_by_system: Counter[int] = Counter()
         self.logins = 0
         self.rate_limited = 0
         self._tokens: dict[str, datetime] = {}  # token -> expiry
-        self._faults: list[_Fault] = []
         self._window = _RateWindow(self.config.rate_limit, self.config.rate_window)
         self._server_tz = ZoneInfo(self.config.server_timezone)
         self._next_alert_id = 7001
@@ -1474,64 +1446,6 @@ class TigoSimulator:
             for i, spec in enumerate(self.config.systems)
         )
         self._by_id = {s.system_id: s for s in self.systems}
-        self._runner: web.AppRunner | None = None
-        self._port: int | None = None
-        self._release: asyncio.Event | None = None
-
-    # -- lifecycle ---------------------------------------------------------------------------------
-
-    async def start(self, port: int = 0) -> None:
-        """Serve on 127.0.0.1 (``port`` 0: any free one)."""
-        if self._runner is not None:
-            raise RuntimeError("simulator already started")
-        self._release = asyncio.Event()
-        app = web.Application(middlewares=[self._middleware()])
-        self._add_routes(app)
-        # Keep-alive long enough that a test jumping the loop clock never races a server-side close.
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5, keepalive_timeout=86400)
-        await runner.setup()
-        try:
-            await web.TCPSite(runner, "127.0.0.1", port).start()
-        except BaseException:
-            await runner.cleanup()
-            raise
-        self._runner = runner
-        self._port = int(runner.addresses[0][1])
-
-    async def stop(self) -> None:
-        """Stop serving (tokens survive, as over a network outage); ``start`` may follow."""
-        if self._runner is None:
-            return
-        if self._release is not None:
-            self._release.set()  # let hanging "timeout" requests finish
-        runner, self._runner = self._runner, None
-        await runner.cleanup()
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._port is None:
-            raise RuntimeError("simulator not started")
-        return self._port
-
-    @property
-    def host(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}"
 
     @property
     def base_url(self) -> str:
@@ -1626,20 +1540,6 @@ class TigoSimulator:
 
     # -- control -----------------------------------------------------------------------------------
 
-    def fail_next(self, kind: str, count: int = 1, path: str | None = None) -> None:
-        """Answer the next ``count`` requests (with a path ending in ``path``) with a fault.
-
-        Kinds: "timeout" (hold the request ``config.hang_seconds`` of wall time, then answer
-        normally), "401", "429" (with ``Retry-After``), "500", "503" (error answers),
-        "malformed" (JSON cut short; CSV with garbled rows: garbage lines, wrong field counts,
-        impossible time stamps, non-numeric cells).
-        """
-        if kind not in FAULT_KINDS:
-            raise ValueError(f"unknown fault kind {kind!r}, expected one of {sorted(FAULT_KINDS)}")
-        if count < 1:
-            raise ValueError("count must be positive")
-        self._faults.append(_Fault(kind, count, path))
-
     def expire_tokens(self) -> None:
         """Every token handed out so far is expired from now on."""
         self._tokens.clear()
@@ -1710,58 +1610,52 @@ class TigoSimulator:
 
     # -- plumbing ----------------------------------------------------------------------------------
 
-    def _middleware(self) -> Middleware:
-        @web.middleware
-        async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-            self.requests[f"{request.method} {request.path}"] += 1
-            system = self._named_system(request)
-            now = self.clock.now()
-            self._window.limit = self.config.rate_limit
-            self._window.length = self.config.rate_window
-            if self._window.take(now):
-                response = await self._answer(request, handler)
-            else:
-                response = self._too_many(now)
-            response.headers.update(self._window.headers(now))
-            if response.status == 429:
-                self.rate_limited += 1
-                response.headers["X-Rate-Limit-Remaining"] = "0"
-            if system is not None:
-                response.headers["X-System-Config-Update"] = _iso(
-                    system.config_updated, self._server_tz
-                )
-            return response
+    async def _serve(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Rate limiting and ``X-System-Config-Update`` around the (faulted) answer."""
+        system = self._named_system(request)
+        now = self.clock.now()
+        self._window.limit = self.config.rate_limit
+        self._window.length = self.config.rate_window
+        if self._window.take(now):
+            response = await self._answer(request, handler)
+        else:
+            response = self._too_many(now)
+        response.headers.update(self._window.headers(now))
+        if response.status == 429:
+            self.rate_limited += 1
+            response.headers["X-Rate-Limit-Remaining"] = "0"
+        if system is not None:
+            response.headers["X-System-Config-Update"] = _iso(
+                system.config_updated, self._server_tz
+            )
+        return response
 
-        return middleware
+    def _error_response(
+        self, status: int, message: str, headers: Mapping[str, str] | None = None
+    ) -> web.Response:
+        return _error(status, message, headers)
 
-    async def _answer(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        fault = self._take_fault(request.path)
-        if fault == "timeout":
-            await self._hang()
-        elif fault == "429":
-            return self._too_many(self.clock.now())
-        elif fault in _FAULT_MESSAGES:
-            return _error(int(fault), _FAULT_MESSAGES[fault])
-        try:
-            response = await handler(request)
-        except _ApiError as err:
-            response = _error(err.status, err.message, err.headers)
-        except web.HTTPNotFound:
-            response = _error(404, "Page not found.")
-        except web.HTTPMethodNotAllowed:
-            response = _error(
+    def _http_error(self, err: web.HTTPException) -> web.Response:
+        if isinstance(err, web.HTTPNotFound):
+            return _error(404, "Page not found.")
+        if isinstance(err, web.HTTPMethodNotAllowed):
+            return _error(
                 405,
                 "Method Not Allowed. This URL can only handle the following request methods: GET.",
             )
-        except web.HTTPException as err:
-            response = _error(err.status, err.reason)
-        if fault == "malformed" and isinstance(response, web.Response):
-            return (
-                _corrupt_csv(response)
-                if response.content_type == "text/csv"
-                else _truncate_json(response)
-            )
-        return response
+        return _error(err.status, err.reason)
+
+    def _fault_response(self, kind: str) -> web.StreamResponse:
+        if kind == "429":
+            return self._too_many(self.clock.now())
+        return super()._fault_response(kind)
+
+    def _malformed(self, response: web.StreamResponse) -> web.StreamResponse:
+        if not isinstance(response, web.Response):
+            return response
+        if response.content_type == "text/csv":
+            return _corrupt_csv(response)
+        return truncated_json(response, stub=b'{"name": ', headers=_kept_headers(response))
 
     def _too_many(self, now: datetime) -> web.Response:
         retry = max(1, self._window.reset_seconds(now))
@@ -1782,20 +1676,6 @@ class TigoSimulator:
             return None
         self.requests_by_system[system_id] += 1
         return self._by_id.get(system_id)
-
-    def _take_fault(self, path: str) -> str | None:
-        for fault in self._faults:
-            if fault.path is None or path.endswith(fault.path):
-                fault.count -= 1
-                if fault.count == 0:
-                    self._faults.remove(fault)
-                return fault.kind
-        return None
-
-    async def _hang(self) -> None:
-        assert self._release is not None
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._release.wait(), self.config.hang_seconds)
 
     def _add_routes(self, app: web.Application) -> None:
         routes: list[tuple[str, Handler]] = [
@@ -1825,7 +1705,7 @@ class TigoSimulator:
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         expires = self._tokens.get(token.strip()) if scheme.lower() == "bearer" else None
         if expires is None or self.clock.now() >= expires:
-            raise _ApiError(401, _INVALID_CREDENTIAL, {"WWW-Authenticate": 'Bearer realm="api"'})
+            raise ApiError(401, _INVALID_CREDENTIAL, {"WWW-Authenticate": 'Bearer realm="api"'})
 
     def _basic_credentials(self, request: web.Request) -> tuple[str, str] | None:
         scheme, _, value = request.headers.get("Authorization", "").partition(" ")
@@ -1846,9 +1726,9 @@ class TigoSimulator:
             or credentials[0].casefold() != cfg.username.casefold()
             or not secrets.compare_digest(credentials[1].encode(), cfg.password.encode())
         ):
-            raise _ApiError(401, _INVALID_CREDENTIAL, {"WWW-Authenticate": 'Basic realm="api"'})
+            raise ApiError(401, _INVALID_CREDENTIAL, {"WWW-Authenticate": 'Basic realm="api"'})
         if not cfg.premium:
-            raise _ApiError(403, _NO_PREMIUM)
+            raise ApiError(403, _NO_PREMIUM)
         now = self.clock.now()
         self._tokens = {t: e for t, e in self._tokens.items() if e > now}
         token = secrets.token_urlsafe(32)
@@ -1875,7 +1755,7 @@ class TigoSimulator:
         self._authorize(request)
         raw = request.match_info.get("user") or _required(request, "id")
         if raw != str(self.config.user_id):
-            raise _ApiError(404, "User not found.")
+            raise ApiError(404, "User not found.")
         cfg = self.config
         first = self.systems[0].spec
         user = {
@@ -1904,10 +1784,10 @@ class TigoSimulator:
         try:
             system_id = int(raw)
         except ValueError:
-            raise _ApiError(400, f'Invalid data received for parameter "{name}".') from None
+            raise ApiError(400, f'Invalid data received for parameter "{name}".') from None
         system = self._by_id.get(system_id)
         if system is None:
-            raise _ApiError(404, "System not found.")
+            raise ApiError(404, "System not found.")
         return system
 
     def _system_json(self, system: SimSystem) -> dict[str, Any]:
@@ -2149,15 +2029,15 @@ class TigoSimulator:
         level = request.query.get("level", "min").lower()
         level = "min" if level in ("min", "minute") else level
         if level not in _AGGREGATE_LIMITS:
-            raise _ApiError(400, 'Invalid data received for parameter "level".')
+            raise ApiError(400, 'Invalid data received for parameter "level".')
         param = _PARAMS.get(request.query.get("param", "Pin").lower())
         if param is None:
-            raise _ApiError(400, 'Invalid data received for parameter "param".')
+            raise ApiError(400, 'Invalid data received for parameter "param".')
         header = request.query.get("header", "id").lower()
         if header not in ("id", "key"):
-            raise _ApiError(400, 'Invalid data received for parameter "header".')
+            raise ApiError(400, 'Invalid data received for parameter "header".')
         if request.query.get("sensors", "true").lower() not in ("true", "false", "1", "0"):
-            raise _ApiError(400, 'Invalid data received for parameter "sensors".')
+            raise ApiError(400, 'Invalid data received for parameter "sensors".')
         _check_range(start, end, _AGGREGATE_LIMITS[level], level)
         ids = _object_ids(request)
         columns = self._columns(system, ids, param, header)
@@ -2177,7 +2057,7 @@ class TigoSimulator:
             try:
                 panels = [system.panel_by_object(i) for i in ids]
             except KeyError as err:
-                raise _ApiError(
+                raise ApiError(
                     400, f"Object {err.args[0]} is not a panel of system {system.system_id}."
                 ) from None
         return [
@@ -2247,7 +2127,7 @@ class TigoSimulator:
         raw_level = (request.query.get("level") or request.query.get("agg") or "minute").lower()
         level = _COMBINED_LEVELS.get(raw_level)
         if level is None:
-            raise _ApiError(400, 'Invalid data received for parameter "level".')
+            raise ApiError(400, 'Invalid data received for parameter "level".')
         start, end = self._range(request, system, required=False)
         if level not in ("minute", "hour"):
             start = datetime.combine(start.date(), time())
@@ -2258,7 +2138,7 @@ class TigoSimulator:
         ids = _object_ids(request) or [system.object_id]
         for object_id in ids:
             if not system.has_object(object_id):
-                raise _ApiError(
+                raise ApiError(
                     400, f"Object {object_id} does not belong to system {system.system_id}."
                 )
         objects = [system.object(i).terms for i in ids]
