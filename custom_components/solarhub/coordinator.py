@@ -52,6 +52,21 @@ class SolarHubCoordinator[DataT](DataUpdateCoordinator[DataT]):
             update_interval=update_interval,
             always_update=False,
         )
+        self._first_poll_done = False
+
+    @property
+    def first_poll_done(self) -> bool:
+        """Whether a poll succeeded; before it, no entity exists to say what it needs."""
+        return self._first_poll_done
+
+    def requested(self) -> frozenset[Hashable]:
+        """The data points the listening entities asked for (their contexts, united)."""
+        return frozenset(
+            point
+            for context in self.async_contexts()
+            if isinstance(context, frozenset)
+            for point in context
+        )
 
     @abstractmethod
     async def _fetch(self) -> DataT:
@@ -60,7 +75,7 @@ class SolarHubCoordinator[DataT](DataUpdateCoordinator[DataT]):
     @override
     async def _async_update_data(self) -> DataT:
         try:
-            return await self._fetch()
+            data = await self._fetch()
         except AuthenticationError as err:
             raise ConfigEntryAuthFailed(
                 translation_domain=DOMAIN, translation_key="authentication_failed"
@@ -84,6 +99,8 @@ class SolarHubCoordinator[DataT](DataUpdateCoordinator[DataT]):
                 translation_key="communication_error",
                 translation_placeholders={"error": str(err)},
             ) from err
+        self._first_poll_done = True
+        return data
 
 
 class NewItems:

@@ -6,7 +6,7 @@ pass the (module, id) pairs they show as their coordinator context; a coordinato
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 import logging
@@ -57,13 +57,9 @@ class _PollingCoordinator[DataT](SolarHubCoordinator[DataT]):
 
     def wanted(self) -> frozenset[DataPoint]:
         """The data points enabled entities need (all known ones at first, to fill new entities)."""
-        contexts: list[Hashable] = list(self.async_contexts())
-        if not contexts:
+        if not self.first_poll_done:
             return self.known
-        points = {
-            point for context in contexts if isinstance(context, frozenset) for point in context
-        }
-        return frozenset(points) & self.known
+        return frozenset(point for point in self.requested() if point in self.known)
 
 
 @dataclass(frozen=True, slots=True)

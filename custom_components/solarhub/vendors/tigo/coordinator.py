@@ -8,7 +8,7 @@ them is enabled. The pace drops when the account's rate-limit headers run low.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Hashable, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, tzinfo
 import logging
@@ -119,7 +119,6 @@ class TigoLiveCoordinator(SolarHubCoordinator[LiveData]):
         self._config_update = client.config_update(topology.system.system_id)
         self._topology_read = dt_util.utcnow()
         self._imported_until: datetime | None = None
-        self._polled = False  # before the first poll, entities are not listening yet
 
     @property
     def system_id(self) -> int:
@@ -128,11 +127,9 @@ class TigoLiveCoordinator(SolarHubCoordinator[LiveData]):
 
     def wanted_params(self) -> frozenset[str]:
         """Pin always; Vin, Iin and RSSI while an entity showing them is enabled."""
-        if not self._polled:
+        if not self.first_poll_done:
             return self._initial_params | {"Pin"}
-        contexts: list[Hashable] = list(self.async_contexts())
-        params = {p for c in contexts if isinstance(c, frozenset) for p in c if isinstance(p, str)}
-        return frozenset(params | {"Pin"})
+        return frozenset({"Pin", *(p for p in self.requested() if isinstance(p, str))})
 
     @override
     async def _fetch(self) -> LiveData:
@@ -167,7 +164,6 @@ class TigoLiveCoordinator(SolarHubCoordinator[LiveData]):
             await self._import_complete_hours(self.statistic, data_minute, now)
         self._pace()
         await self._reload_if_layout_changed(now, sources)
-        self._polled = True
         return LiveData(
             summary=summary,
             sources=sources,
