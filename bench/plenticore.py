@@ -38,7 +38,7 @@ from pykoplenti import ExtendedApiClient
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 # Our package is imported before Home Assistant's loader looks for ``custom_components``.
-from custom_components.solarhub.api.plenticore import PlenticoreClient
+from custom_components.solarhub.api.plenticore.client import PlenticoreClient
 from custom_components.solarhub.const import CONF_VENDOR, DOMAIN, Vendor
 from tests.simulators.plenticore import PlenticoreConfig, PlenticoreSimulator, SimClock
 

@@ -71,7 +71,7 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 
 # Our package is imported before Home Assistant's loader looks for ``custom_components``.
 from custom_components.solarhub.api.errors import SolarHubApiError
-from custom_components.solarhub.api.tigo import TigoClient
+from custom_components.solarhub.api.tigo.client import TigoClient
 from custom_components.solarhub.const import (
     CONF_BASE_URL,
     CONF_SYSTEMS,

@@ -22,7 +22,7 @@ from homeassistant.helpers.selector import (
 )
 import probatio as vol
 
-from .api.tigo_models import TigoSystem
+from .api.tigo.models import TigoSystem
 from .const import CONF_SERVICE_CODE, CONF_SYSTEMS, CONF_VENDOR, DOMAIN, Vendor
 from .vendors.plenticore import flow as plenticore
 from .vendors.plenticore.options import MINIMUMS as PLENTICORE_MINIMUMS, PlenticoreOptions

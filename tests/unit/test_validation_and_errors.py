@@ -17,7 +17,7 @@ from custom_components.solarhub.api.errors import (
     RateLimitedError,
     SolarHubApiError,
 )
-from custom_components.solarhub.api.plenticore_models import SettingMeta
+from custom_components.solarhub.api.plenticore.models import SettingMeta
 from custom_components.solarhub.const import DOMAIN
 from custom_components.solarhub.coordinator import SolarHubCoordinator
 from custom_components.solarhub.vendors.plenticore.coordinator import validate_setting

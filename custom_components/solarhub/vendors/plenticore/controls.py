@@ -15,7 +15,7 @@ from homeassistant.components.button.const import ButtonDeviceClass
 from homeassistant.components.number import NumberDeviceClass, NumberMode
 from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfPower
 
-from ...api.plenticore_models import Role, SettingsMeta
+from ...api.plenticore.models import Role, SettingsMeta
 from ...button import SolarHubButtonDescription
 from ...number import SolarHubNumberDescription
 from ...select import SolarHubSelectDescription
@@ -23,7 +23,7 @@ from ...switch import SolarHubSwitchDescription
 from .coordinator import DataPoint, SettingsCoordinator
 
 if TYPE_CHECKING:
-    from ...api.plenticore import PlenticoreClient
+    from ...api.plenticore.client import PlenticoreClient
 
 LOCAL = "devices:local"
 MIN_SOC = "Battery:MinSoc"

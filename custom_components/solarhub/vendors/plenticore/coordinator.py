@@ -15,14 +15,14 @@ from typing import TYPE_CHECKING, override
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
 from ...api.errors import NotFoundError, SolarHubApiError
-from ...api.plenticore_models import InverterEvent, SettingMeta, SettingsMeta
+from ...api.plenticore.models import InverterEvent, SettingMeta, SettingsMeta
 from ...const import DOMAIN
 from ...coordinator import NewItems, SolarHubCoordinator
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
 
-    from ...api.plenticore import PlenticoreClient
+    from ...api.plenticore.client import PlenticoreClient
     from ...runtime import SolarHubConfigEntry
     from .derived import DerivedValue
 

@@ -8,7 +8,7 @@ from typing import Any
 from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
 from homeassistant.const import Platform
 
-from ...api.plenticore_models import InverterEvent
+from ...api.plenticore.models import InverterEvent
 from ...binary_sensor import SolarHubBinarySensorDescription
 from ...entity import SolarHubEntityDescription
 from ...event import SolarHubEventDescription

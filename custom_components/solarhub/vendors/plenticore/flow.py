@@ -25,7 +25,7 @@ from ...api.errors import (
     SolarHubApiError,
     UnsupportedDeviceError,
 )
-from ...api.plenticore import PlenticoreClient
+from ...api.plenticore.client import PlenticoreClient
 from ...const import CONF_SERVICE_CODE
 from ..probe import FieldError
 from .controls import LOCAL

@@ -19,7 +19,7 @@ from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.device_registry import DeviceInfo
 
 from ...api.errors import AccountLockedError, AuthenticationError, SolarHubApiError
-from ...api.plenticore import PlenticoreClient
+from ...api.plenticore.client import PlenticoreClient
 from ...const import CONF_SERVICE_CODE, DOMAIN
 from ...entity import EntitySpec
 from .controls import LOCAL, STRING_COUNT, Control, PlenticoreControls
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
     from homeassistant.core import Event, HomeAssistant
 
-    from ...api.plenticore_models import SettingsMeta, VersionInfo
+    from ...api.plenticore.models import SettingsMeta, VersionInfo
     from ...runtime import SolarHubConfigEntry
 
 _LOGGER = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, override
 
 from homeassistant.util import dt as dt_util
 
-from ...api.tigo_models import Alert, Summary, TigoSource
+from ...api.tigo.models import Alert, Summary, TigoSource
 from ...coordinator import NewItems, SolarHubCoordinator
 from ...statistics import (
     HOUR,
@@ -31,7 +31,7 @@ from .topology import Topology, build_topology
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
 
-    from ...api.tigo import TigoClient
+    from ...api.tigo.client import TigoClient
     from ...runtime import SolarHubConfigEntry
 
 _LOGGER = logging.getLogger(__name__)

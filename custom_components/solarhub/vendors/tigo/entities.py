@@ -20,7 +20,7 @@ from homeassistant.const import (
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.util import dt as dt_util
 
-from ...api.tigo_models import Alert, TigoSource
+from ...api.tigo.models import Alert, TigoSource
 from ...binary_sensor import SolarHubBinarySensorDescription
 from ...event import SolarHubEventDescription
 from ...sensor import SolarHubSensorDescription

@@ -30,8 +30,8 @@ from ...api.errors import (
     RateLimitedError,
     SolarHubApiError,
 )
-from ...api.tigo import DEFAULT_BASE_URL, TigoClient
-from ...api.tigo_models import TigoSystem
+from ...api.tigo.client import DEFAULT_BASE_URL, TigoClient
+from ...api.tigo.models import TigoSystem
 from ...const import CONF_ADVANCED, CONF_BASE_URL, CONF_SYSTEMS
 from ..probe import FieldError
 

@@ -16,7 +16,7 @@ from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.util import dt as dt_util
 
 from ...api.errors import AuthenticationError, PermissionDeniedError, SolarHubApiError
-from ...api.tigo import DEFAULT_BASE_URL, TigoClient
+from ...api.tigo.client import DEFAULT_BASE_URL, TigoClient
 from ...const import CONF_BASE_URL, CONF_SYSTEMS, DOMAIN
 from ...entity import EntitySpec
 from ...statistics import EnergyStatistic

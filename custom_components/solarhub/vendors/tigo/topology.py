@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from homeassistant.helpers.device_registry import DeviceInfo
 
-from ...api.tigo_models import (
+from ...api.tigo.models import (
     LayoutInverter,
     LayoutString,
     SystemLayout,

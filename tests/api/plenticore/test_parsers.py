@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from custom_components.solarhub.api import plenticore as p
 from custom_components.solarhub.api.errors import (
     AccountLockedError,
     ApiConnectionError,
@@ -20,7 +19,8 @@ from custom_components.solarhub.api.errors import (
     SolarHubApiError,
     UnsupportedDeviceError,
 )
-from custom_components.solarhub.api.plenticore_models import (
+from custom_components.solarhub.api.plenticore import client as p
+from custom_components.solarhub.api.plenticore.models import (
     InverterEvent,
     Module,
     ProcessValue,

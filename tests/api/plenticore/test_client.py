@@ -19,7 +19,6 @@ import aiohttp
 from aiohttp import web
 import pytest
 
-from custom_components.solarhub.api import plenticore, scram
 from custom_components.solarhub.api.errors import (
     AccountLockedError,
     ApiConnectionError,
@@ -32,8 +31,9 @@ from custom_components.solarhub.api.errors import (
     SolarHubApiError,
     UnsupportedDeviceError,
 )
-from custom_components.solarhub.api.plenticore import PlenticoreClient
-from custom_components.solarhub.api.plenticore_models import Role, VersionInfo
+from custom_components.solarhub.api.plenticore import client as plenticore, scram
+from custom_components.solarhub.api.plenticore.client import PlenticoreClient
+from custom_components.solarhub.api.plenticore.models import Role, VersionInfo
 from tests.api.canned import Handler, json_reply, serve_app
 from tests.simulators.plenticore import PlenticoreConfig, PlenticoreSimulator, SimClock
 

@@ -19,8 +19,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import aiohttp
 
-from . import scram
-from .errors import (
+from ..errors import (
     AccountLockedError,
     ApiConnectionError,
     AuthenticationError,
@@ -31,19 +30,7 @@ from .errors import (
     SolarHubApiError,
     UnsupportedDeviceError,
 )
-from .plenticore_models import (
-    InverterEvent,
-    Module,
-    ProcessData,
-    ProcessValue,
-    Role,
-    SettingMeta,
-    SettingsMeta,
-    SettingValues,
-    UserInfo,
-    VersionInfo,
-)
-from .shapes import (
+from ..shapes import (
     as_dict,
     as_list,
     datetime_field,
@@ -55,6 +42,19 @@ from .shapes import (
     parse_json,
     retry_after_seconds,
     str_field,
+)
+from . import scram
+from .models import (
+    InverterEvent,
+    Module,
+    ProcessData,
+    ProcessValue,
+    Role,
+    SettingMeta,
+    SettingsMeta,
+    SettingValues,
+    UserInfo,
+    VersionInfo,
 )
 
 if TYPE_CHECKING:

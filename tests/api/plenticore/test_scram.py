@@ -8,7 +8,7 @@ import hmac
 
 import pytest
 
-from custom_components.solarhub.api import scram
+from custom_components.solarhub.api.plenticore import scram
 
 CLIENT_NONCE = "AAECAwQFBgcICQoL"
 SERVER_NONCE = "AAECAwQFBgcICQoLoKGio6Slpqeoqaqr"

@@ -13,8 +13,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.solarhub.const import CONF_BASE_URL, CONF_SYSTEMS, DOMAIN
 from tests.simulators.tigo import TigoConfig, TigoSimulator
-
-from .conftest import setup_entry
+from tests.vendors.conftest import setup_entry
 
 
 def _credentials(tigo: TigoSimulator, config: TigoConfig, **changes: Any) -> dict[str, Any]:

@@ -16,9 +16,8 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.solarhub.const import DOMAIN
 from tests.simulators.tigo import TigoConfig, TigoSimulator
-
-from .conftest import setup_entry
-from .helpers import entity_id, state_of, tick
+from tests.vendors.conftest import setup_entry
+from tests.vendors.helpers import entity_id, state_of, tick
 
 LIVE = 300  # the default live interval, seconds
 

@@ -15,8 +15,7 @@ from syrupy.filters import props
 from custom_components.solarhub.const import CONF_SYSTEMS
 from custom_components.solarhub.diagnostics import async_get_config_entry_diagnostics
 from tests.simulators.tigo import TigoSimulator
-
-from .conftest import setup_entry
+from tests.vendors.conftest import setup_entry
 
 
 @pytest.fixture

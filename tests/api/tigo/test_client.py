@@ -22,7 +22,6 @@ import aiohttp
 from aiohttp import web
 import pytest
 
-from custom_components.solarhub.api import tigo
 from custom_components.solarhub.api.errors import (
     ApiConnectionError,
     AuthenticationError,
@@ -32,8 +31,9 @@ from custom_components.solarhub.api.errors import (
     RateLimitedError,
     SolarHubApiError,
 )
-from custom_components.solarhub.api.tigo import TigoClient
-from custom_components.solarhub.api.tigo_models import (
+from custom_components.solarhub.api.tigo import client as tigo
+from custom_components.solarhub.api.tigo.client import TigoClient
+from custom_components.solarhub.api.tigo.models import (
     DataSet,
     LayoutPanel,
     RateLimit,

@@ -12,10 +12,10 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.solarhub.vendors.plenticore import runtime as plenticore_runtime
 from tests.simulators.plenticore import PlenticoreSimulator
+from tests.vendors.conftest import setup_entry
+from tests.vendors.helpers import state_of, tick
 
-from .conftest import setup_entry
-from .helpers import state_of, tick
-from .test_plenticore_setup import PROCESS
+from .test_setup import PROCESS
 
 DC_POWER = "devices:local_Dc_P"
 

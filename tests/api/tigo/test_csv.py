@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 import pytest
 
 from custom_components.solarhub.api.errors import MalformedResponseError
-from custom_components.solarhub.api.tigo_csv import parse_aggregate_csv, parse_combined_csv
-from custom_components.solarhub.api.tigo_models import CsvSeries
+from custom_components.solarhub.api.tigo.csv import parse_aggregate_csv, parse_combined_csv
+from custom_components.solarhub.api.tigo.models import CsvSeries
 
 type Parser = Callable[..., CsvSeries]
 

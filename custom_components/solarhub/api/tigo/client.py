@@ -5,7 +5,7 @@ than :data:`RENEW_BEFORE` is left before it expires and, on a 401, fetched once 
 call is retried once; concurrent calls share one login. Rate limits are never retried inside the
 client: a 429 becomes :class:`RateLimitedError` with the wait the server asked for. The response
 parsers are pure functions, so malformed answers are easy to test without a server; the CSV
-parsers live in :mod:`.tigo_csv`.
+parsers live in :mod:`.csv`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import aiohttp
 
-from .errors import (
+from ..errors import (
     ApiConnectionError,
     AuthenticationError,
     NotFoundError,
@@ -28,7 +28,7 @@ from .errors import (
     RateLimitedError,
     SolarHubApiError,
 )
-from .shapes import (
+from ..shapes import (
     as_dict,
     as_list,
     datetime_field,
@@ -41,8 +41,8 @@ from .shapes import (
     retry_after_seconds,
     str_field,
 )
-from .tigo_csv import parse_aggregate_csv, parse_combined_csv
-from .tigo_models import (
+from .csv import parse_aggregate_csv, parse_combined_csv
+from .models import (
     Alert,
     AlertType,
     CsvSeries,

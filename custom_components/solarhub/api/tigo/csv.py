@@ -35,8 +35,8 @@ import math
 import re
 from typing import Final
 
-from .errors import MalformedResponseError
-from .tigo_models import CsvSeries
+from ..errors import MalformedResponseError
+from .models import CsvSeries
 
 __all__ = ["parse_aggregate_csv", "parse_combined_csv"]
 

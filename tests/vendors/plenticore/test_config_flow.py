@@ -13,8 +13,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.solarhub.const import CONF_SERVICE_CODE, CONF_VENDOR, DOMAIN
 from tests.simulators.plenticore import PlenticoreConfig, PlenticoreSimulator
-
-from .conftest import setup_entry
+from tests.vendors.conftest import setup_entry
 
 
 async def _start(hass: HomeAssistant) -> str:

@@ -17,8 +17,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
 
 from tests.simulators.plenticore import PlenticoreConfig, PlenticoreSimulator
-
-from .conftest import setup_entry
+from tests.vendors.conftest import setup_entry
 
 
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")

@@ -22,9 +22,8 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 from custom_components.solarhub.const import DOMAIN
 from custom_components.solarhub.diagnostics import async_get_config_entry_diagnostics
 from tests.simulators.tigo import TigoConfig, TigoSimulator
-
-from .conftest import setup_entry
-from .helpers import entity_id, tick
+from tests.vendors.conftest import setup_entry
+from tests.vendors.helpers import entity_id, tick
 
 LIVE = 300
 ALERTS = 900

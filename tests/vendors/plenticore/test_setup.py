@@ -15,9 +15,8 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.solarhub.const import DOMAIN
 from tests.simulators.plenticore import PlenticoreConfig, PlenticoreSimulator
-
-from .conftest import setup_entry
-from .helpers import entity_id, state_of, tick
+from tests.vendors.conftest import setup_entry
+from tests.vendors.helpers import entity_id, state_of, tick
 
 PROCESS = "POST /api/v1/processdata"
 SETTINGS_READ = "POST /api/v1/settings"

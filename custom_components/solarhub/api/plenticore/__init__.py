@@ -1,0 +1,1 @@
+"""Client of the KOSTAL PLENTICORE plus / PIKO IQ local REST API."""

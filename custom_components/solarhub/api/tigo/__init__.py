@@ -1,0 +1,1 @@
+"""Client of the Tigo Energy cloud, REST API v3."""
