@@ -32,13 +32,18 @@ VENV_STAMP="$VENV_HOST_PATH/.requirements-hash"
 
 requirements_hash() { sha256sum "$REPO/requirements_test.txt" | cut -d' ' -f1; }
 
-# Run a command inside the Debian root, with the repository (and its parent, for ../shared) at its own path.
-in_root() {
+# The bubblewrap command line of the Debian root, with the repository (and its parent, for ../shared) at
+# its own path. The private /tmp comes first, so a repository under /tmp is bound over it, not hidden.
+sandbox() {
     local parent
     parent="$(dirname "$REPO")"
-    bwrap --die-with-parent --bind "$SID_ROOT" / --bind "$parent" "$parent" --bind "$SOLARHUB_CACHE" "$SOLARHUB_CACHE" --proc /proc --dev /dev --tmpfs /tmp \
-        --ro-bind /etc/resolv.conf /etc/resolv.conf --setenv HOME /root --chdir "$PWD" "$@"
+    SANDBOX=(bwrap --die-with-parent --bind "$SID_ROOT" / --proc /proc --dev /dev --tmpfs /tmp
+        --bind "$parent" "$parent" --bind "$SOLARHUB_CACHE" "$SOLARHUB_CACHE"
+        --ro-bind /etc/resolv.conf /etc/resolv.conf --setenv HOME /root --chdir "$PWD")
 }
+
+# Run a command inside the Debian root.
+in_root() { sandbox; "${SANDBOX[@]}" "$@"; }
 
 # Run a command in the environment (host or root), unchanged otherwise.
 env_exec() {
@@ -51,10 +56,8 @@ run_python() { env_exec "$VENV_PATH/bin/python" "$@"; }
 exec_in_env() {
     local path="$VENV_PATH/bin:/usr/local/bin:/usr/bin:/bin"
     if [ "$ENV_KIND" = root ]; then
-        exec bwrap --die-with-parent --bind "$SID_ROOT" / --bind "$(dirname "$REPO")" "$(dirname "$REPO")" \
-            --bind "$SOLARHUB_CACHE" "$SOLARHUB_CACHE" --proc /proc --dev /dev --tmpfs /tmp \
-            --ro-bind /etc/resolv.conf /etc/resolv.conf --setenv HOME /root --setenv PATH "$path" \
-            --setenv VIRTUAL_ENV "$VENV_PATH" --chdir "$PWD" "$@"
+        sandbox
+        exec "${SANDBOX[@]}" --setenv PATH "$path" --setenv VIRTUAL_ENV "$VENV_PATH" "$@"
     fi
     PATH="$VENV_PATH/bin:$PATH" VIRTUAL_ENV="$VENV_PATH" exec "$@"
 }
