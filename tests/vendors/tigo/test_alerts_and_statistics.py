@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 import json
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.recorder import Recorder
 from homeassistant.components.recorder.statistics import statistics_during_period
-from homeassistant.const import STATE_ON, STATE_UNKNOWN
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import CONF_PASSWORD, CONF_USERNAME, STATE_ON, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.recorder import get_instance
 from homeassistant.util import dt as dt_util
@@ -19,10 +20,18 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
 )
 
-from custom_components.solarhub.const import DOMAIN
+from custom_components.solarhub.const import (
+    CONF_BASE_URL,
+    CONF_SYSTEMS,
+    CONF_VENDOR,
+    DOMAIN,
+    Vendor,
+)
 from custom_components.solarhub.diagnostics import async_get_config_entry_diagnostics
-from tests.simulators.tigo import TigoConfig, TigoSimulator
-from tests.vendors.conftest import setup_entry
+from custom_components.solarhub.vendors.tigo.runtime import TigoRuntime
+from tests.simulators import SimClock
+from tests.simulators.tigo import OFFSET_SYSTEMS, TigoConfig, TigoSimulator
+from tests.vendors.conftest import NOON, setup_entry
 from tests.vendors.helpers import entity_id, tick
 
 LIVE = 300
@@ -125,6 +134,110 @@ async def _stored(hass: HomeAssistant, statistic_id: str, start: datetime) -> di
     return {
         dt_util.utc_from_timestamp(r["start"]): r["sum"] or 0.0 for r in rows.get(statistic_id, [])
     }
+
+
+# Zones whose local hours are not UTC hours, each at a moment whose week of history crosses that
+# zone's DST change where it has one.
+OFFSET_CASES = [
+    ("Asia/Kolkata", NOON),
+    ("Asia/Kathmandu", NOON),
+    ("Australia/Adelaide", datetime(2026, 4, 8, 3, 0, tzinfo=UTC)),  # back to +09:30 on 5 April
+    ("America/St_Johns", datetime(2026, 3, 11, 15, 0, tzinfo=UTC)),  # on to -02:30 on 8 March
+]
+
+
+@pytest.mark.parametrize(("zone", "moment"), OFFSET_CASES)
+async def test_statistics_where_local_hours_are_not_utc_hours(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    zone: str,
+    moment: datetime,
+) -> None:
+    """Every stored UTC hour holds exactly that hour's energy, built from the cloud's minutes."""
+    freezer.move_to(moment)
+    simulator = TigoSimulator(TigoConfig(systems=(OFFSET_SYSTEMS[zone],)), SimClock.fixed(moment))
+    await simulator.start()
+    try:
+        entry = _entry(simulator)
+        await setup_entry(hass, entry)
+        assert entry.state is ConfigEntryState.LOADED
+        for _ in range(3):
+            await tick(hass, simulator, LIVE, freezer)
+        system = simulator.systems[0]
+        runtime = entry.runtime_data
+        assert isinstance(runtime, TigoRuntime)
+        assert runtime.live[system.system_id].last_update_success
+
+        newest = simulator.newest_minute(system.system_id)
+        assert newest is not None
+        until = dt_util.as_utc(newest + timedelta(minutes=1)).replace(minute=0)
+        first = datetime.combine(newest.astimezone(system.tz).date(), time(), tzinfo=system.tz)
+        first -= timedelta(days=7)
+        hour = dt_util.as_utc(first).replace(minute=0)  # its first half hour is the day before
+        stored = await _stored(hass, f"{DOMAIN}:tigo_{system.system_id}_solar_energy", hour)
+        assert min(stored) == hour
+        previous = 0.0
+        checked = 0
+        while hour + timedelta(hours=1) <= until:
+            assert hour in stored, hour
+            truth = simulator.energy_wh(
+                system.system_id, max(hour, first), hour + timedelta(hours=1)
+            )
+            # The cloud prints each minute's power to 0.01 W: at most 0.005 Wh off per hour.
+            assert (stored[hour] - previous) * 1000 == pytest.approx(truth, abs=0.006), hour
+            previous = stored[hour]
+            hour += timedelta(hours=1)
+            checked += 1
+        assert checked >= 7 * 24
+        assert max(stored) == hour - timedelta(hours=1)
+        total = simulator.energy_wh(system.system_id, first, until)
+        assert total > 1000  # the sun did shine
+        assert previous * 1000 == pytest.approx(total, abs=0.5)  # nothing lost or doubled
+    finally:
+        await simulator.stop()
+
+
+def _entry(simulator: TigoSimulator) -> MockConfigEntry:
+    config = simulator.config
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title=f"Tigo ({config.username})",
+        unique_id=f"tigo_{config.user_id}",
+        data={
+            CONF_VENDOR: Vendor.TIGO,
+            CONF_USERNAME: config.username,
+            CONF_PASSWORD: config.password,
+            CONF_BASE_URL: simulator.base_url,
+            CONF_SYSTEMS: [simulator.systems[0].system_id],
+        },
+    )
+
+
+async def test_a_failing_statistics_import_does_not_fail_the_live_poll(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    tigo: TigoSimulator,
+    tigo_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    home = tigo.systems[0]
+    statistic_id = f"{DOMAIN}:tigo_{home.system_id}_solar_energy"
+    tigo.fail_next("500", path="data/combined")
+    await setup_entry(hass, tigo_entry)
+    assert tigo_entry.state is ConfigEntryState.LOADED
+    runtime = tigo_entry.runtime_data
+    assert isinstance(runtime, TigoRuntime)
+    live = runtime.live[home.system_id]
+    assert live.last_update_success
+    assert live.data.reporting
+    start = dt_util.utcnow() - timedelta(days=10)
+    assert await _stored(hass, statistic_id, start) == {}
+
+    await tick(hass, tigo, LIVE, freezer)  # the next poll imports what the failed one missed
+    assert live.last_update_success
+    stored = await _stored(hass, statistic_id, start)
+    assert len(stored) >= 7 * 24
 
 
 async def test_statistics_are_never_written_twice(
