@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 import json
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.recorder import Recorder
@@ -28,6 +29,7 @@ from custom_components.solarhub.const import (
     Vendor,
 )
 from custom_components.solarhub.diagnostics import async_get_config_entry_diagnostics
+from custom_components.solarhub.vendors.tigo.history import hours_are_utc_hours
 from custom_components.solarhub.vendors.tigo.runtime import TigoRuntime
 from tests.simulators import SimClock
 from tests.simulators.tigo import OFFSET_SYSTEMS, TigoConfig, TigoSimulator
@@ -196,6 +198,25 @@ async def test_statistics_where_local_hours_are_not_utc_hours(
         assert previous * 1000 == pytest.approx(total, abs=0.5)  # nothing lost or doubled
     finally:
         await simulator.stop()
+
+
+@pytest.mark.parametrize(
+    ("zone", "whole"),
+    [
+        ("Europe/Berlin", True),
+        ("America/Los_Angeles", True),
+        ("UTC", True),
+        ("Asia/Kolkata", False),
+        ("Asia/Kathmandu", False),
+        ("Australia/Adelaide", False),
+        ("America/St_Johns", False),
+        ("Australia/Lord_Howe", False),  # +10:30, and +11:00 in summer: minutes all year
+    ],
+)
+def test_which_zones_have_utc_hours(zone: str, whole: bool) -> None:
+    """Hour-level data where local hours are UTC hours, else the minutes (always, for a zone)."""
+    for month in (1, 7):
+        assert hours_are_utc_hours(ZoneInfo(zone), datetime(2026, month, 1, tzinfo=UTC)) is whole
 
 
 def _entry(simulator: TigoSimulator) -> MockConfigEntry:
