@@ -242,6 +242,13 @@ def test_chunks_cover_the_range() -> None:
         chunks(start, end, timedelta(0))
 
 
+def test_a_row_across_two_chunks_counts_once() -> None:
+    cut = datetime(2026, 6, 1, 10, 30, tzinfo=UTC)
+    row = EnergyRow(cut - timedelta(minutes=5), cut + timedelta(minutes=10), 9)
+    assert within([row], cut - HOUR, cut) == [row]
+    assert within([row], cut, cut + HOUR) == []
+
+
 def test_backfill_starts_at_the_systems_midnight() -> None:
     now = datetime(2026, 6, 21, 10, tzinfo=UTC)
     assert backfill_start(now, KOLKATA, 7) == datetime(2026, 6, 13, 18, 30, tzinfo=UTC)

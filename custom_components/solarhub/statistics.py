@@ -165,15 +165,18 @@ class EnergyHistory(ABC):
     """What a vendor implements so that :class:`StatisticsImporter` can fill one statistic."""
 
     statistic: EnergyStatistic  # the statistic's id and name (see :func:`energy_statistic`)
-    chunk: timedelta  # the longest range one :meth:`async_fetch` may be asked for
+    # The longest range one :meth:`async_fetch` may be asked for (the vendor's limit, less any
+    # margin it adds); a gap is fetched in consecutive ranges of this size.
+    chunk: timedelta
 
     @abstractmethod
     async def async_fetch(self, start: datetime, end: datetime) -> Iterable[EnergyRow]:
         """The rows of ``[start, end)`` (aware UTC, ``end - start <= chunk``).
 
-        Each row is at most an hour long and lies within one UTC hour. Rows outside the range
-        are ignored, omitted rows count as 0 Wh. Raise the client's errors; the importer logs
-        them and retries later.
+        Each row is at most an hour long and lies within one UTC hour (minutes, 5- or 15-minute
+        intervals, UTC hours). Rows starting outside the range are ignored, so a vendor may ask
+        its API for more; omitted rows count as 0 Wh. Raise the client's errors: the importer
+        logs them and retries on its next call.
         """
 
     async def async_fetch_days(self, end: datetime) -> Iterable[EnergyRow]:
@@ -226,8 +229,11 @@ def chunks(since: datetime, until: datetime, size: timedelta) -> list[tuple[date
 
 
 def within(rows: Iterable[EnergyRow], start: datetime, end: datetime) -> list[EnergyRow]:
-    """The rows that lie within ``[start, end)``: what a fetch of that range contributes."""
-    return [row for row in rows if start <= row.start and row.end <= end]
+    """The rows starting within ``[start, end)``: what a fetch of that range contributes.
+
+    By start, so that a row across two chunks counts once, with the chunk it starts in.
+    """
+    return [row for row in rows if start <= row.start < end]
 
 
 def hours_to_import(
