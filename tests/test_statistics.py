@@ -42,6 +42,7 @@ from custom_components.solarhub.statistics import (
     within,
 )
 
+EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 KOLKATA = ZoneInfo("Asia/Kolkata")
 BERLIN = ZoneInfo("Europe/Berlin")
 QUARTER = timedelta(minutes=15)
@@ -74,6 +75,19 @@ def _quarters(start: datetime, end: datetime, wh: float = 250.0) -> list[EnergyR
             rows.append(EnergyRow(moment, moment + QUARTER, wh))
         moment += QUARTER
     return rows
+
+
+async def stored_sums(
+    hass: HomeAssistant, statistic_id: str, start: datetime
+) -> dict[datetime, float]:
+    """The running sum (kWh) stored at the end of each hour from ``start`` on."""
+    await async_wait_recording_done(hass)
+    rows = await get_instance(hass).async_add_executor_job(
+        statistics_during_period, hass, start, None, {statistic_id}, "hour", None, {"sum"}
+    )
+    return {
+        dt_util.utc_from_timestamp(r["start"]): r["sum"] or 0.0 for r in rows.get(statistic_id, [])
+    }
 
 
 # ---- ids and names -------------------------------------------------------------------------
@@ -306,23 +320,6 @@ class _History(EnergyHistory):
         return within(self.intervals(end), start, end)
 
 
-async def _sums(hass: HomeAssistant, statistic_id: str) -> dict[datetime, float]:
-    await async_wait_recording_done(hass)
-    rows = await get_instance(hass).async_add_executor_job(
-        statistics_during_period,
-        hass,
-        datetime(2000, 1, 1, tzinfo=UTC),
-        None,
-        {statistic_id},
-        "hour",
-        None,
-        {"sum"},
-    )
-    return {
-        dt_util.utc_from_timestamp(r["start"]): r["sum"] or 0.0 for r in rows.get(statistic_id, [])
-    }
-
-
 @pytest.mark.parametrize("zone", ["Asia/Kolkata", "Europe/Berlin", "America/St_Johns"])
 async def test_the_importer_backfills_days_then_hours_then_continues(
     recorder_mock: Recorder, hass: HomeAssistant, freezer: FrozenDateTimeFactory, zone: str
@@ -338,7 +335,7 @@ async def test_the_importer_backfills_days_then_hours_then_continues(
     assert history.days_asked == [window]
     assert history.asked[0][0] == window
     assert all(end - start <= history.chunk for start, end in history.asked)
-    stored = await _sums(hass, history.statistic.statistic_id)
+    stored = await stored_sums(hass, history.statistic.statistic_id, EPOCH)
     assert all(s.minute == 0 for s in stored)
     days = [s for s in stored if s < utc_hour(window)]
     assert len(days) == (window.astimezone(tz).date() - date(2026, 3, 1)).days
@@ -357,7 +354,7 @@ async def test_the_importer_backfills_days_then_hours_then_continues(
         (datetime(2026, 4, 2, 15, tzinfo=UTC), datetime(2026, 4, 2, 18, tzinfo=UTC))
     ]
     assert len(history.days_asked) == 1
-    stored = await _sums(hass, history.statistic.statistic_id)
+    stored = await stored_sums(hass, history.statistic.statistic_id, EPOCH)
     complete = history.intervals(datetime(2026, 4, 2, 18, tzinfo=UTC))
     assert stored[max(stored)] * 1000 == pytest.approx(sum(r.wh for r in complete))
     assert max(stored) == datetime(2026, 4, 2, 17, tzinfo=UTC)
@@ -380,10 +377,10 @@ async def test_a_failing_import_is_logged_and_retried(
         warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
         assert len(warnings) == 1  # once, not every poll
         assert "unreachable" in warnings[0].getMessage()
-        assert await _sums(hass, history.statistic.statistic_id) == {}
+        assert await stored_sums(hass, history.statistic.statistic_id, EPOCH) == {}
 
         history.fail = False
         await importer.async_import(now)
-    stored = await _sums(hass, history.statistic.statistic_id)
+    stored = await stored_sums(hass, history.statistic.statistic_id, EPOCH)
     assert max(stored) == datetime(2026, 6, 2, 11, tzinfo=UTC)
     assert "works again" in caplog.text
