@@ -314,9 +314,7 @@ def async_import(
     hours: Sequence[HourlyEnergy],
     last: LastImported | None,
 ) -> None:
-    """Append ``hours`` (ascending, after ``last``) with the running sum continued."""
-    if not hours:
-        return
+    """Append ``hours`` (ascending, after ``last``, at least one) with the sum continued."""
     _LOGGER.debug(
         "Importing %d rows into %s (%s to %s)",
         len(hours),
