@@ -217,6 +217,64 @@ DEFAULT_SYSTEMS: Final = (
 )
 
 
+# Opt-in systems in zones whose UTC offset is not a whole hour, so that their local hours are not
+# UTC hours (and some move with DST). Not in DEFAULT_SYSTEMS, whose figures other tests count:
+# pass them as ``TigoConfig(systems=(OFFSET_SYSTEMS["Asia/Kolkata"],))``.
+OFFSET_SYSTEMS: Final = {
+    spec.timezone: spec
+    for spec in (
+        SystemSpec(
+            "Bengaluru",
+            12,
+            timezone="Asia/Kolkata",  # +05:30
+            latitude=12.97,
+            longitude=77.59,
+            street="MG Road 1",
+            city="Bengaluru",
+            zip="560001",
+            state="Karnataka",
+            country="India",
+        ),
+        SystemSpec(
+            "Adelaide",
+            12,
+            timezone="Australia/Adelaide",  # +09:30, +10:30 in summer (October to April)
+            latitude=-34.93,
+            longitude=138.60,
+            street="King William Street 1",
+            city="Adelaide",
+            zip="5000",
+            state="South Australia",
+            country="Australia",
+        ),
+        SystemSpec(
+            "Kathmandu",
+            12,
+            timezone="Asia/Kathmandu",  # +05:45
+            latitude=27.72,
+            longitude=85.32,
+            street="Durbar Marg 1",
+            city="Kathmandu",
+            zip="44600",
+            state="Bagmati",
+            country="Nepal",
+        ),
+        SystemSpec(
+            "St. John's",
+            12,
+            timezone="America/St_Johns",  # -03:30, -02:30 in summer (March to November)
+            latitude=47.56,
+            longitude=-52.71,
+            street="Water Street 1",
+            city="St. John's",
+            zip="A1C 1A1",
+            state="Newfoundland and Labrador",
+            country="Canada",
+        ),
+    )
+}
+
+
 @dataclass
 class TigoConfig:
     """The simulated account, its limits and systems. Mutable: tests may tweak it between calls."""
@@ -1412,9 +1470,9 @@ class TigoSimulator(LoopbackSimulator[TigoConfig]):
     naming a system id (``system_id``, or ``id`` of ``systems/view``/``systems/layout``);
     ``logins`` successful logins; ``rate_limited`` 429 answers (of the limiter and of faults);
     ``systems``; ground truth through ``panel_power``, ``panel_reading``, ``system_power``,
-    ``hourly_energy_wh``, ``daily_energy_wh``, ``newest_minute``. Control: ``fail_next``,
-    ``expire_tokens``, ``set_gateway_online``, ``set_pv_off``, ``raise_alert``/``clear_alert``,
-    ``set_config_update``, ``replace_panel``.
+    ``hourly_energy_wh``, ``daily_energy_wh``, ``energy_wh``, ``newest_minute``. Control:
+    ``fail_next``, ``expire_tokens``, ``set_gateway_online``, ``set_pv_off``,
+    ``raise_alert``/``clear_alert``, ``set_config_update``, ``replace_panel``.
 
     Fault kinds: "timeout", "401", "429" (with ``Retry-After``), "500", "503" (error answers) and
     "malformed" (JSON cut short; CSV with garbled rows: garbage lines, wrong field counts,
@@ -1522,6 +1580,16 @@ class TigoSimulator(LoopbackSimulator[TigoConfig]):
         start = _minute(datetime.combine(day, time(), tzinfo=system.tz))
         end = _minute(datetime.combine(day + timedelta(days=1), time(), tzinfo=system.tz))
         return self._bucket_wh(system, object_id, start, end)
+
+    def energy_wh(
+        self, system_id: int, start: datetime, end: datetime, object_id: int | None = None
+    ) -> float:
+        """Uploaded energy (Wh, unrounded) over ``[start, end)`` (aware, whole minutes): the
+        truth for any span, e.g. a UTC hour of a system whose local hours are not UTC hours."""
+        system = self.system(system_id)
+        terms = system.object(object_id or system.object_id).terms
+        vis = system.visibility(self.clock.now(), self.config)
+        return system.energies(vis, [terms], _minute(start), _minute(end))[0][0]
 
     def newest_minute(self, system_id: int) -> datetime | None:
         """The start (local, aware) of the newest uploaded minute; None if nothing is uploaded."""

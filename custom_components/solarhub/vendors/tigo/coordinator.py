@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 import logging
 from typing import TYPE_CHECKING, override
 
@@ -18,14 +18,8 @@ from homeassistant.util import dt as dt_util
 
 from ...api.tigo.models import Alert, Summary, TigoSource
 from ...coordinator import NewItems, SolarHubCoordinator
-from ...statistics import (
-    HOUR,
-    EnergyStatistic,
-    HourlyEnergy,
-    async_import,
-    async_last_imported,
-    hours_to_import,
-)
+from ...statistics import EnergyStatistic, StatisticsImporter
+from .history import TigoHistory
 from .topology import Topology, build_topology
 
 if TYPE_CHECKING:
@@ -42,8 +36,7 @@ READING_WINDOW = timedelta(minutes=10)
 # The cloud is 10-40 minutes late; a newest minute older than this is the dusk's, not live data.
 FRESH_DATA = timedelta(minutes=60)
 TOPOLOGY_MAX_AGE = timedelta(days=1)
-BACKFILL = timedelta(days=7)  # history imported into statistics on the first run
-MAX_COMBINED_RANGE = timedelta(days=31)  # the cloud's soft limit for hour-level data
+BACKFILL_DAYS = 7  # local days of history imported into statistics on the first run
 ACTIVE_ALERT_WINDOW = timedelta(hours=24)
 ALERT_HISTORY = timedelta(days=30)
 # Alert languages the cloud offers; others fall back to English.
@@ -115,10 +108,19 @@ class TigoLiveCoordinator(SolarHubCoordinator[LiveData]):
         self.tz = tz
         self.base_interval = interval
         self.statistic = statistic
+        self.importer = (
+            None
+            if statistic is None
+            else StatisticsImporter(
+                hass,
+                TigoHistory(client, topology, tz=tz, statistic=statistic, now=dt_util.utcnow()),
+                tz=tz,
+                backfill_days=BACKFILL_DAYS,
+            )
+        )
         self._initial_params = initial_params
         self._config_update = client.config_update(topology.system.system_id)
         self._topology_read = dt_util.utcnow()
-        self._imported_until: datetime | None = None
 
     @property
     def system_id(self) -> int:
@@ -160,8 +162,9 @@ class TigoLiveCoordinator(SolarHubCoordinator[LiveData]):
                     readings[(param, int(column))] = point[1]
         if skipped:
             _LOGGER.debug("%s: skipped %d unreadable rows", self.name, skipped)
-        if data_minute is not None and self.statistic is not None:
-            await self._import_complete_hours(self.statistic, data_minute, now)
+        if data_minute is not None and self.importer is not None:
+            # Every minute up to the newest is uploaded; a failed import never fails the poll.
+            await self.importer.async_import(data_minute + timedelta(minutes=1))
         self._pace()
         await self._reload_if_layout_changed(now, sources)
         return LiveData(
@@ -172,43 +175,6 @@ class TigoLiveCoordinator(SolarHubCoordinator[LiveData]):
             reporting=reporting,
             skipped_rows=skipped,
         )
-
-    async def _import_complete_hours(
-        self, statistic: EnergyStatistic, data_minute: datetime, now: datetime
-    ) -> None:
-        """Write the hours the cloud now has completely, from where the stored series ends."""
-        until = dt_util.as_utc(data_minute + timedelta(minutes=1)).replace(
-            minute=0, second=0, microsecond=0
-        )
-        if self._imported_until is not None and until <= self._imported_until:
-            return
-        last = await async_last_imported(self.hass, statistic)
-        since = (
-            last.start + HOUR
-            if last
-            else datetime.combine(now.astimezone(self.tz).date(), time(), tzinfo=self.tz) - BACKFILL
-        )
-        hours: list[HourlyEnergy] = []
-        chunk = since
-        while chunk < until and self.topology.root_object_id is not None:
-            chunk_end = min(chunk + MAX_COMBINED_RANGE, until)
-            series = await self.client.get_combined(
-                self.system_id,
-                chunk,
-                chunk_end - timedelta(seconds=1),
-                tz=self.tz,
-                level="hour",
-                object_ids=[self.topology.root_object_id],
-            )
-            hours += [
-                HourlyEnergy(start=start, wh=wh)
-                for start, wh in series.columns.get(str(self.topology.root_object_id), ())
-            ]
-            chunk = chunk_end
-        async_import(
-            self.hass, statistic, hours_to_import(hours, last, since=since, until=until), last
-        )
-        self._imported_until = until
 
     def _pace(self) -> None:
         """Slow down while the account's request budget runs low; resume when it recovers."""

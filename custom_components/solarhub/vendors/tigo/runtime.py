@@ -22,6 +22,7 @@ from ...entity import EntitySpec
 from ...statistics import EnergyStatistic
 from .coordinator import TigoAlertsCoordinator, TigoLiveCoordinator
 from .entities import TigoEntity, system_entities
+from .history import solar_statistic
 from .options import PARAMS, PanelMetric, TigoOptions
 from .topology import Topology, build_topology
 
@@ -55,11 +56,7 @@ TO_REDACT = {
 
 def energy_statistic(topology: Topology) -> EnergyStatistic:
     """The external statistic holding a system's hourly solar energy."""
-    system = topology.system
-    return EnergyStatistic(
-        statistic_id=f"{DOMAIN}:tigo_{system.system_id}_solar_energy",
-        name=f"{system.name} solar energy (Tigo, hourly)",
-    )
+    return solar_statistic(topology)
 
 
 class TigoRuntime:
