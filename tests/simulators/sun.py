@@ -94,7 +94,8 @@ class Sky:
         wobble = 0.5 + 0.5 * math.sin(t / 1380 + self.seed % 97) * math.sin(
             t / 420 + self.seed % 89
         )
-        return 0.92 * sun.sin_elevation**1.15 * (1 - self.cloudiness(t) * wobble)
+        clear: float = sun.sin_elevation**1.15
+        return 0.92 * clear * (1 - self.cloudiness(t) * wobble)
 
     def daylight(self, start: float, end: float, step: float = 60.0) -> tuple[float, float] | None:
         """First and last sample (every ``step`` s in ``[start, end)``) with the sun up."""

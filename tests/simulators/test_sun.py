@@ -1,4 +1,4 @@
-"""The shared sun model: sunrise and sunset where they belong, clouds bounded, faithful to Tigo's."""
+"""The shared sun model: sunrise and sunset where they belong, clouds bounded, as in tigo.py."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from tests.simulators.sun import Sky, seed_of, sun_position, unit
 BERLIN = (52.52, 13.405)
 
 
-def _epoch(*args: int) -> float:
-    return datetime(*args, tzinfo=UTC).timestamp()
+def _epoch(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> float:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC).timestamp()
 
 
 def test_unit_is_reproducible_and_in_range() -> None:
