@@ -178,7 +178,7 @@ DEFAULT_SYSTEMS: Final = (
         (EnvoySpec(5001, "121900010001"),),
         size_w=5250,
         modules=15,
-        operational_days=2 * 365 + 100,
+        operational_days=550,
         reference="SH-0001",
     ),
     SystemSpec(
@@ -312,10 +312,8 @@ def _day(key: _DayKey, d: date) -> _Day:
     scale = key.size_w * _EFFICIENCY * INTERVAL / 3600
     micro: list[tuple[int, int]] = []
     raw: dict[int, float] = {}
-    for e in range(start + INTERVAL, end + 1, INTERVAL):
-        if e <= key.operational_at:
-            continue
-        g = sky.irradiance(e - INTERVAL / 2)
+    ends = range(max(start, key.operational_at) + INTERVAL, end + 1, INTERVAL)
+    for e, g in zip(ends, sky.irradiances(e - INTERVAL / 2 for e in ends), strict=True):
         if g > 0:
             wh = g * scale
             raw[e] = wh
@@ -375,6 +373,7 @@ class SimSystem:
             if spec.stops_reporting_after is None
             else (start + spec.stops_reporting_after).timestamp()
         )
+        self._prefix_sums: list[int] = [0]
         self.flows: EnergyFlows | None = None
         if meter_at is not None and spec.consumption_meter:
             self.flows = EnergyFlows(
@@ -487,9 +486,25 @@ class SimSystem:
         return self.merged(d, *self.day_energy(d, until))
 
     def lifetime_before(self, d: date, until: int | None) -> int:
-        """Visible merged energy of every day before ``d``."""
-        last = min(d - timedelta(days=1), self.day_of_end(until) if until is not None else d)
-        return sum(self.energy(x, until) for x, _ in self.days(self.operational_date, last))
+        """Visible merged energy of every day before ``d``.
+
+        Days before the one holding ``until`` are whole (summed once, kept as prefix sums), that
+        day is partly uploaded, later days are not uploaded at all.
+        """
+        if until is None:
+            return 0
+        partial = self.day_of_end(until)
+        total = self._prefix((min(d, partial) - self.operational_date).days)
+        return total + (self.energy(partial, until) if partial < d else 0)
+
+    def _prefix(self, days: int) -> int:
+        """Merged whole-day energy of the first ``days`` days of operation."""
+        sums = self._prefix_sums
+        while len(sums) <= days:
+            d = self.operational_date + timedelta(days=len(sums) - 1)
+            day = self.day(d)
+            sums.append(sums[-1] + self.merged(d, day.micro_total, day.meter_total))
+        return sums[max(0, days)]
 
     def last_interval_end(self, until: int | None) -> int | None:
         """The newest visible interval with production (``last_interval_end_at``)."""

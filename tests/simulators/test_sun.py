@@ -84,3 +84,9 @@ def test_faithful_to_the_tigo_simulator() -> None:
         expected = 0.0 if light is None else light.irradiance
         assert sky.irradiance(m * 60 + 30) == expected
     assert tigo._unit(5, 6, 7) == unit(5, 6, 7)
+
+
+def test_batch_irradiances_equal_single_ones() -> None:
+    sky = Sky(*BERLIN, seed=seed_of("batch"))
+    times = [_epoch(2026, 3, 1) + 97.0 * k for k in range(3000)]
+    assert sky.irradiances(times) == [sky.irradiance(t) for t in times]
