@@ -14,6 +14,19 @@ Sign conventions (as on real units):
 - ``HomeOwn_P`` = ``HomePv_P`` + ``HomeBat_P`` (the home's consumption covered by the installation).
 - ``Statistic:Yield`` is the inverter's AC output (PV to home + battery to home + feed-in), so
   feed-in energy = Yield - EnergyHomePv - EnergyHomeBat, as users of real units compute it.
+
+Energy is conserved, counter by counter (``EnergyDischargeGrid`` is always 0 here):
+
+- on the DC side, the strings' energy = ``EnergyChargePv`` + (PV's AC share) / efficiency, where
+  PV's AC share = ``EnergyHomePv`` + PV feed-in = ``Yield`` - ``EnergyHomeBat``;
+- ``EnergyHome`` = ``EnergyHomePv`` + ``EnergyHomeBat`` + ``EnergyHomeGrid``; grid import =
+  ``EnergyHomeGrid`` + ``EnergyChargeGrid`` (AC, what the grid delivered);
+- ``EnergyDischarge`` is what the battery delivered on the AC side (= ``EnergyHomeBat`` +
+  ``EnergyDischargeGrid``); the battery's content changes by ``EnergyChargePv`` +
+  ``EnergyChargeGrid`` x efficiency - ``EnergyDischarge`` / efficiency and stays within
+  [0, capacity];
+- the lifetime (Total) counters include the charge of what the battery held when the simulation
+  began (as PV energy charged before), so the battery never delivered more than it was charged.
 """
 
 from __future__ import annotations
@@ -43,6 +56,7 @@ if TYPE_CHECKING:
     from aiohttp.typedefs import Handler
 
 __all__ = [
+    "EFFICIENCY",
     "FAULT_KINDS",
     "PlenticoreConfig",
     "PlenticoreSimulator",
@@ -179,7 +193,7 @@ class PlenticoreConfig:
 # The installation: instantaneous power flows and energy counters on the simulated clock
 # --------------------------------------------------------------------------------------------------
 
-_ETA: Final = 0.97  # DC/AC conversion efficiency
+EFFICIENCY: Final = 0.97  # DC/AC conversion efficiency
 _STEP_SECONDS: Final = 60.0  # integration step
 _MAX_STEPS: Final = 20_000  # per clock jump; larger jumps integrate in coarser steps
 _PERIODS: Final = ("Day", "Month", "Year", "Total")
@@ -216,7 +230,7 @@ class _Flows:
     @property
     def battery(self) -> float:
         """Battery P: > 0 discharge, < 0 charge."""
-        return self.discharge - self.pv_to_bat - self.grid_to_bat * _ETA
+        return self.discharge - self.pv_to_bat - self.grid_to_bat * EFFICIENCY
 
     @property
     def ac_output(self) -> float:
@@ -284,6 +298,8 @@ class _Plant:
         first_day = now.astimezone(self._tz).date() - timedelta(days=config.history_days)
         midnight = datetime.combine(first_day, time(), tzinfo=self._tz)
         self._counters = _Counters(self.counter_names(), midnight.date())
+        if config.has_battery:
+            self._charged_before(self.soc / 100 * config.battery_capacity_wh)
         self._last = midnight.astimezone(UTC)
         self.advance(now)
 
@@ -294,6 +310,13 @@ class _Plant:
             names += ["EnergyHomeBat", "EnergyChargePv", "EnergyChargeGrid"]
             names += ["EnergyDischarge", "EnergyDischargeGrid"]
         return names
+
+    def _charged_before(self, wh: float) -> None:
+        """Book what the battery holds at the start as PV energy charged before (Total only)."""
+        total = self._counters.values["Total"]
+        total["EnergyChargePv"] += wh
+        for i, peak in enumerate(self._string_peak):
+            total[f"EnergyPv{i + 1}"] += wh * peak / self._config.peak_power_w
 
     # -- time --------------------------------------------------------------------------------------
 
@@ -335,9 +358,9 @@ class _Plant:
             add("EnergyHomeBat", f.home_bat * hours)
             add("EnergyChargePv", f.pv_to_bat * hours)
             add("EnergyChargeGrid", f.grid_to_bat * hours)
-            add("EnergyDischarge", f.discharge * hours)
+            add("EnergyDischarge", f.home_bat * hours)  # delivered on the AC side
             add("EnergyDischargeGrid", 0.0)
-            stored = (f.pv_to_bat + f.grid_to_bat * _ETA - f.discharge) * hours
+            stored = (f.pv_to_bat + f.grid_to_bat * EFFICIENCY - f.discharge) * hours
             self.soc = min(
                 100.0, max(0.0, self.soc + stored / self._config.battery_capacity_wh * 100)
             )
@@ -387,15 +410,15 @@ class _Plant:
         )  # W that move the SoC by 1 % in `seconds`
         if cfg.has_battery:
             charge_limit = min(cfg.battery_max_power_w, max(0.0, 100.0 - self.soc) * to_watts)
-            pv_to_bat = min(max(0.0, dc - home / _ETA), charge_limit)
+            pv_to_bat = min(max(0.0, dc - home / EFFICIENCY), charge_limit)
             if manual:
-                grid_to_bat = (charge_limit - pv_to_bat) / _ETA
-        pv_ac = (dc - pv_to_bat) * _ETA
+                grid_to_bat = (charge_limit - pv_to_bat) / EFFICIENCY
+        pv_ac = (dc - pv_to_bat) * EFFICIENCY
         home_pv = min(home, pv_ac)
         if cfg.has_battery and not manual and home >= self._min_home_consumption():
             available = max(0.0, self.soc - self._min_soc()) * to_watts
-            discharge = min((home - home_pv) / _ETA, cfg.battery_max_power_w, available)
-        home_bat = discharge * _ETA
+            discharge = min((home - home_pv) / EFFICIENCY, cfg.battery_max_power_w, available)
+        home_bat = discharge * EFFICIENCY
         return _Flows(
             strings=strings,
             string_volts=volts,

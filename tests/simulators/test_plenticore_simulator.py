@@ -27,6 +27,7 @@ from tests.simulators import SimClock
 from tests.simulators.__main__ import VENDORS, build_parser
 from tests.simulators.helpers import NIGHT, NOON, simulator_process
 from tests.simulators.plenticore import (
+    EFFICIENCY,
     PlenticoreConfig,
     PlenticoreSimulator,
     auth_message,
@@ -712,6 +713,57 @@ async def test_energy_counters(sim: PlenticoreSimulator, clock: SimClock) -> Non
     assert counters(sim, "Year")["EnergyHome"] == pytest.approx(
         counters(sim, "Month")["EnergyHome"]
     )
+
+
+def check_conservation(values: dict[str, float], soc: float, capacity_wh: float) -> None:
+    """Energy is conserved, counter by counter, over the lifetime (Total) counters."""
+    strings = values["EnergyPv1"] + values["EnergyPv2"] + values["EnergyPv3"]
+    pv_ac = values["Yield"] - values["EnergyHomeBat"] - values["EnergyDischargeGrid"]
+    # DC side: the strings' energy went into the battery or, converted, to the home and the grid.
+    assert strings == pytest.approx(values["EnergyChargePv"] + pv_ac / EFFICIENCY, abs=0.5)
+    # The battery delivered (AC side) what the home and the grid took of it.
+    delivered = values["EnergyHomeBat"] + values["EnergyDischargeGrid"]
+    assert values["EnergyDischarge"] == pytest.approx(delivered, abs=0.5)
+    charged = values["EnergyChargePv"] + values["EnergyChargeGrid"]
+    assert values["EnergyDischarge"] <= charged  # never more out than was ever put in
+    content = (
+        values["EnergyChargePv"]
+        + values["EnergyChargeGrid"] * EFFICIENCY
+        - values["EnergyDischarge"] / EFFICIENCY
+    )
+    assert -0.5 <= content <= capacity_wh + 0.5
+    assert soc == round(100 * content / capacity_wh)  # the SoC is the content, rounded
+
+
+@pytest.mark.parametrize(
+    "start",
+    [
+        datetime(2026, 3, 14, 23, 0, tzinfo=UTC),  # an equinox day from local midnight
+        datetime(2026, 12, 10, 5, 0, tzinfo=UTC),  # a short December day
+        datetime(2026, 6, 21, 10, 0, tzinfo=UTC),  # a long June day from noon
+    ],
+)
+async def test_energy_is_conserved_over_a_day_and_a_night(
+    config: PlenticoreConfig, start: datetime
+) -> None:
+    clock = SimClock.fixed(start)
+    sim = PlenticoreSimulator(config, clock)
+    soc: list[float] = []
+    berlin = ZoneInfo(config.timezone)
+    for _ in range(96):  # 24 h in quarter hours, an hour of grid charging at night included
+        clock.advance(timedelta(minutes=15))
+        manual = "1" if clock.now().astimezone(berlin).hour == 2 else "0"
+        sim.set_setting(LOCAL, "Battery:ManualCharge", manual)
+        values = balance(sim)
+        soc.append(values["soc"])
+        # The instant's flows: the home takes what the inverter's AC side and the grid give.
+        assert values["Home_P"] == pytest.approx(values["ac"] + values["Grid_P"], abs=1e-3)
+        total = counters(sim, "Total")
+        check_counters(total)
+        check_conservation(total, values["soc"], config.battery_capacity_wh)
+        check_counters(counters(sim, "Day"))
+    assert counters(sim, "Total")["EnergyChargeGrid"] > 500  # the grid charge hour counted
+    assert max(soc) - min(soc) > 20  # the battery cycled
 
 
 async def test_a_jump_of_a_month_is_still_plausible(

@@ -33,3 +33,36 @@ class DerivedValue:
             return None
         total = sum(values[p] for p in self.plus) - sum(values[p] for p in self.minus)
         return max(total, 0.0)
+
+
+def solar_production(
+    period: str, available: frozenset[tuple[str, str]], module: str
+) -> DerivedValue | None:
+    """Solar production for the Energy dashboard: what the PV delivered to home, battery and grid.
+
+    The inverter's yield is its AC output, so it contains what the battery delivered (to the home
+    and to the grid) and lacks what the PV charged into the battery on the DC side. Taking the
+    former out and putting the latter in leaves the PV's own share, which balances the dashboard:
+    solar + (home + battery from grid) - feed-in + discharge - charge = the inverter's home counter.
+    The yield grows at least by what the battery delivered, so the result never falls (and the
+    coordinator keeps the lifetime total from stepping back). None without a yield counter.
+    """
+
+    def counter(name: str) -> tuple[str, str]:
+        return (module, f"Statistic:{name}:{period}")
+
+    if counter("Yield") not in available:
+        return None
+    return DerivedValue(
+        key=f"solar_production_{period.lower()}",
+        plus=(counter("Yield"), *_listed(available, counter("EnergyChargePv"))),
+        minus=_listed(available, counter("EnergyHomeBat"), counter("EnergyDischargeGrid")),
+        monotonic=period == "Total",
+    )
+
+
+def _listed(
+    available: frozenset[tuple[str, str]], *points: tuple[str, str]
+) -> tuple[tuple[str, str], ...]:
+    """The points the inverter lists (one without a battery has no battery counters)."""
+    return tuple(point for point in points if point in available)

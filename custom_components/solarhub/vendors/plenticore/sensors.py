@@ -20,7 +20,7 @@ from homeassistant.helpers.typing import StateType
 
 from ...sensor import SolarHubSensorDescription
 from .coordinator import DataPoint, LiveData
-from .derived import DerivedValue
+from .derived import DerivedValue, solar_production
 
 LOCAL = "devices:local"
 AC = "devices:local:ac"
@@ -207,6 +207,8 @@ def derived_values(available: frozenset[DataPoint]) -> list[DerivedValue]:
                 monotonic=monotonic,
             ),
         ]
+        if (solar := solar_production(period, available, ENERGY_FLOW)) is not None:
+            values.append(solar)
     return [value for value in values if value.sources <= available]
 
 
