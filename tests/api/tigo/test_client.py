@@ -29,6 +29,7 @@ from custom_components.solarhub.api.errors import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitedError,
+    SessionLostError,
     SolarHubApiError,
 )
 from custom_components.solarhub.api.tigo import client as tigo
@@ -847,14 +848,16 @@ async def test_token_dropped_by_the_server_means_one_silent_relogin(
     assert requests(sim, "data/summary") == 3  # ok, 401, retried ok
 
 
-async def test_second_401_is_an_authentication_error(
+async def test_second_401_is_a_lost_session_not_a_wrong_password(
     client: TigoClient, sim: TigoSimulator, home: SimSystem
 ) -> None:
+    """The re-login succeeded, so the password is right: retry next cycle, no reauth."""
     await client.login()
     sim.fail_next("401", count=2, path="data/summary")
-    with pytest.raises(AuthenticationError, match=r"HTTP 401.*right after a new login") as err:
+    with pytest.raises(SessionLostError, match=r"HTTP 401.*right after a successful login") as err:
         await client.get_summary(home.system_id)
-    assert type(err.value) is AuthenticationError
+    assert type(err.value) is SessionLostError
+    assert not isinstance(err.value, AuthenticationError)
     assert sim.logins == 2  # exactly one re-login
     assert client.token_expires is None
     # The credentials still work: the next call logs in first and succeeds.
@@ -862,11 +865,11 @@ async def test_second_401_is_an_authentication_error(
     assert sim.logins == 3
 
 
-async def test_401_right_after_a_fresh_login_is_final(
+async def test_401_right_after_a_fresh_login_is_not_retried(
     client: TigoClient, sim: TigoSimulator, home: SimSystem
 ) -> None:
     sim.fail_next("401", path="data/summary")
-    with pytest.raises(AuthenticationError, match="HTTP 401"):
+    with pytest.raises(SessionLostError, match="HTTP 401"):
         await client.get_summary(home.system_id)
     assert sim.logins == 1
     assert requests(sim, "data/summary") == 1
@@ -939,7 +942,7 @@ async def test_secrets_stay_out_of_logs_errors_and_repr(
     caplog.set_level(logging.DEBUG)
     tokens = [(await client.login()).auth]
     sim.fail_next("401", count=2, path="data/summary")
-    with pytest.raises(AuthenticationError) as err:
+    with pytest.raises(SessionLostError) as err:
         await client.get_summary(home.system_id)
     tokens += list(sim._tokens)
     texts = [caplog.text, str(err.value), repr(client), repr(await client.login())]
