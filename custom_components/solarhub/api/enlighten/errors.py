@@ -1,45 +1,18 @@
-"""The Enlighten members of the client error family (all subclasses of :mod:`..errors`)."""
+"""The Enlighten members of the client error family (all subclasses of :mod:`..errors`).
+
+Over a plan limit, the clients raise the shared :class:`~..errors.RateLimitedError`: v2's 409
+with ``period`` (minute or month), ``period_end`` and ``limit`` from its body; v4's 429 with
+``period`` UNKNOWN (the planner infers it from its ledger) unless the body says more.
+"""
 
 from __future__ import annotations
-
-from datetime import datetime
-from typing import Literal
 
 from ..errors import (
     ApiConnectionError,
     AuthenticationError,
     PermissionDeniedError,
-    RateLimitedError,
     SolarHubApiError,
 )
-
-type LimitPeriod = Literal["minute", "month"]
-
-
-class EnlightenRateLimitedError(RateLimitedError):
-    """Over a plan limit: v2 409 (with its period) or v4 429 (period unknown: ``None``).
-
-    ``period_end`` is when requests may resume (v2 says it exactly; ``None`` when unknown) and
-    ``retry_after`` the seconds from the answer until then (60 when unknown). ``limit`` is the
-    number of requests the period allows, where the answer says it.
-    """
-
-    def __init__(
-        self,
-        message: str,
-        retry_after: float,
-        *,
-        period: LimitPeriod | None,
-        period_start: datetime | None = None,
-        period_end: datetime | None = None,
-        limit: int | None = None,
-    ) -> None:
-        """Keep what the answer said about the limit."""
-        super().__init__(message, retry_after)
-        self.period: LimitPeriod | None = period
-        self.period_start = period_start
-        self.period_end = period_end
-        self.limit = limit
 
 
 class ConcurrentRequestsError(ApiConnectionError):

@@ -1,9 +1,9 @@
 """One GET to the Enlighten cloud, and what its HTTP status means (v2 and v4 alike).
 
-The properties of the shared HTTP exchange, on aiohttp directly: a total timeout, no redirects
-followed (the key travels in the query), bodies read streamed up to :data:`MAX_BODY`, and error
-texts that name the path only: aiohttp puts the whole URL, query and key included, into its
-exception texts, so those are redacted and never chained.
+Built on the shared :func:`..http.exchange` (timeout, no redirects, bounded bodies, queries
+stripped from error texts). On top of it, for a cloud whose API key travels in the query: every
+error text is also scrubbed of the key, the user id and the token (a server may echo them), and
+an aiohttp error is never chained as the cause (its text and request info hold the whole URL).
 
 Requests are serialised per API key, process-wide (every config entry using a key shares one
 lock), because Enlighten answers 503 to concurrent requests on a key.
@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 import hashlib
 import json
-import logging
 import re
 from typing import TYPE_CHECKING, Final
 import weakref
 
 import aiohttp
+from multidict import MultiDict
 
 from ..errors import (
     ApiConnectionError,
@@ -29,15 +29,16 @@ from ..errors import (
     MalformedResponseError,
     NotFoundError,
     PermissionDeniedError,
+    RateLimitedError,
+    RatePeriod,
     SolarHubApiError,
 )
+from ..http import Failure, exchange, strip_query
 from ..shapes import excerpt
 from .errors import (
     ConcurrentRequestsError,
-    EnlightenRateLimitedError,
     InvalidDatesError,
     KeyClientMismatchError,
-    LimitPeriod,
     PlanNotPermittedError,
     TemporarilyUnavailableError,
 )
@@ -46,13 +47,10 @@ from .parsers import parse_moment
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
 
-_LOGGER = logging.getLogger(__name__)
-
-MAX_BODY: Final = 8 * 1024 * 1024
+MAX_BODY: Final = 8 * 1024 * 1024  # a v2 systems page of 1,000 systems, with room
 DEFAULT_RETRY_AFTER: Final = 60.0
 UNAVAILABLE_ERROR_CODE: Final = 7
-_CHUNK: Final = 64 * 1024
-_URL_QUERY: Final = re.compile(r"(?P<url>[a-z][a-z0-9+.-]*://[^\s?#'\"]*)\?[^\s#'\"]*", re.I)
+PEER: Final = "Enlighten"
 _MISMATCH: Final = re.compile(r"key\s*-?\s*client\s+mismatch", re.I)
 _PLAN: Final = re.compile(r"\bplan\b", re.I)
 
@@ -85,7 +83,7 @@ class RequestRecord:
 
 def redact(text: str, secrets: Iterable[str]) -> str:
     """``text`` with every URL's query removed and every secret replaced by ``***``."""
-    text = _URL_QUERY.sub(r"\g<url>", text)
+    text = strip_query(text)
     for secret in secrets:
         if secret:
             text = text.replace(secret, "***")
@@ -120,33 +118,25 @@ def _error_code(body: bytes) -> object:
     return raw.get("errorCode") if isinstance(raw, dict) else None
 
 
-def rate_limited_error(text: str, body: bytes, now: datetime) -> EnlightenRateLimitedError:
+def rate_limited_error(text: str, body: bytes, now: datetime) -> RateLimitedError:
     """409 (v2) or 429 (v4): the period, its end and the limit where the body says them."""
     try:
         raw = json.loads(body)
     except ValueError:
         raw = None
     obj = raw if isinstance(raw, dict) else {}
-    period_value = obj.get("period")
-    period: LimitPeriod | None = None
-    if period_value == "minute":
-        period = "minute"
-    elif period_value == "month":
-        period = "month"
+    period = {"minute": RatePeriod.MINUTE, "month": RatePeriod.MONTH}.get(
+        str(obj.get("period")), RatePeriod.UNKNOWN
+    )
     try:
-        start = parse_moment(obj.get("period_start"), "period_start", "rate limit")
         end = parse_moment(obj.get("period_end"), "period_end", "rate limit")
     except MalformedResponseError:
-        start = end = None
+        end = None
     limit = obj.get("limit")
-    retry_after = DEFAULT_RETRY_AFTER
-    if end is not None:
-        retry_after = max(0.0, (end - now).total_seconds())
-    return EnlightenRateLimitedError(
+    return RateLimitedError(
         text,
-        retry_after,
+        DEFAULT_RETRY_AFTER if end is None else max(0.0, (end - now).total_seconds()),
         period=period,
-        period_start=start,
         period_end=end,
         limit=limit if isinstance(limit, int) and not isinstance(limit, bool) else None,
     )
@@ -179,19 +169,8 @@ def status_error(path: str, status: int, body: bytes, now: datetime) -> SolarHub
     return SolarHubApiError(text)
 
 
-async def _read_capped(response: aiohttp.ClientResponse, path: str) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.content.iter_chunked(_CHUNK):
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise MalformedResponseError(f"GET {path}: the answer is larger than {MAX_BODY} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 class Transport:
-    """GETs for one API key: serialised, bounded, redacted; the session is the caller's."""
+    """GETs for one API key: serialised, bounded, scrubbed; the session is the caller's."""
 
     def __init__(
         self,
@@ -224,48 +203,48 @@ class Transport:
     async def get(
         self,
         path: str,
-        query: Query,
+        query: Iterable[tuple[str, str]],
         headers: dict[str, str],
         *,
         endpoint: str,
         system_id: int | None,
     ) -> bytes:
         """One GET of ``base_url + path``; the body of a 2xx, else the mapped error."""
+        status: int | None = None
+
+        def mapped(failure: Failure) -> SolarHubApiError:
+            nonlocal status
+            status = failure.status
+            return status_error(failure.path, failure.status, failure.body, self._clock())
+
         async with key_lock(self._lock_key):
             try:
-                async with self._http.get(
+                answer = await exchange(
+                    self._http,
+                    "GET",
                     self.base_url + path,
-                    params=query,
+                    path=path,
+                    peer=PEER,
+                    client_timeout=self._timeout,
+                    status_error=mapped,
+                    params=MultiDict(query),
                     headers={"Accept": "application/json", **headers},
-                    timeout=self._timeout,
-                    allow_redirects=False,
-                ) as response:
-                    status = response.status
-                    body = await _read_capped(response, path)
-            except TimeoutError:
-                self._record(endpoint, system_id, None)
-                raise ApiConnectionError(f"GET {path}: Enlighten did not answer in time") from None
-            except (aiohttp.ClientError, OSError) as err:
-                self._record(endpoint, system_id, None)
-                detail = redact(str(err) or type(err).__name__, self._secrets())
-                raise ApiConnectionError(
-                    f"GET {path}: cannot talk to Enlighten: {type(err).__name__}: {detail}"
-                ) from None
-            except MalformedResponseError:
+                    max_body=MAX_BODY,
+                )
+            except SolarHubApiError as err:
                 self._record(endpoint, system_id, status)
-                raise
-        self._record(endpoint, system_id, status)
-        _LOGGER.debug("GET %s -> HTTP %s", path, status)
-        if not 200 <= status < 300:
-            raise _redacted(status_error(path, status, body, self._clock()), self._secrets())
-        return body
+                raise _scrubbed(err, self._secrets()) from None
+        self._record(endpoint, system_id, answer.status)
+        return answer.body
 
 
-def _redacted(error: SolarHubApiError, secrets: Sequence[str]) -> SolarHubApiError:
-    """``error`` with the secrets removed from its text (a server may echo the query)."""
+def _scrubbed(error: SolarHubApiError, secrets: Sequence[str]) -> SolarHubApiError:
+    """``error`` with the secrets removed from its text and no chained cause or context."""
     clean = redact(str(error), secrets)
     if clean != str(error):
         error.args = (clean,)
+    error.__cause__ = None
+    error.__suppress_context__ = True
     return error
 
 
