@@ -1,7 +1,8 @@
 """Run a vendor simulator on 127.0.0.1 until Ctrl-C / SIGTERM.
 
 Usage: ``python -m tests.simulators plenticore [--port N] [--password P] [--master-key K] ...``
-or ``python -m tests.simulators tigo [--port N] [--username U] [--password P] [--no-premium] ...``.
+or ``python -m tests.simulators tigo [--port N] [--username U] [--password P] [--no-premium] ...``
+or ``python -m tests.simulators enlighten [--port N] [--api-key K] [--user-id U] ...``.
 Each vendor is one sub-command, registered in ``VENDORS`` with its options and a start function.
 """
 
@@ -18,6 +19,7 @@ import sys
 from typing import Protocol
 
 from tests.simulators import SimClock
+from tests.simulators.enlighten import EnlightenConfig, EnlightenSimulator
 from tests.simulators.plenticore import PlenticoreConfig, PlenticoreSimulator
 from tests.simulators.tigo import TigoConfig, TigoSimulator
 
@@ -136,6 +138,58 @@ async def _start_tigo(args: argparse.Namespace) -> tuple[Running, list[str]]:
     return simulator, banner
 
 
+def _enlighten_arguments(parser: argparse.ArgumentParser) -> None:
+    defaults = EnlightenConfig()
+    parser.add_argument("--port", type=int, default=0, help="TCP port (default: any free port)")
+    parser.add_argument("--api-key", default=defaults.api_key, help="v2 API key")
+    parser.add_argument("--user-id", default=defaults.user_id, help="v2 user id")
+    parser.add_argument(
+        "--minute-limit", type=int, default=None, help="requests per minute and key (v2 and v4)"
+    )
+    parser.add_argument(
+        "--month-limit", type=int, default=None, help="requests per month and key (v2 and v4)"
+    )
+    parser.add_argument("--client-id", default=defaults.client_id, help="v4 OAuth2 client id")
+    parser.add_argument(
+        "--client-secret", default=defaults.client_secret, help="v4 OAuth2 client secret"
+    )
+    parser.add_argument("--v4-api-key", default=defaults.v4_api_key, help="v4 application key")
+    parser.add_argument(
+        "--speed", type=float, default=1.0, help="run the simulated clock this many times faster"
+    )
+
+
+async def _start_enlighten(args: argparse.Namespace) -> tuple[Running, list[str]]:
+    defaults = EnlightenConfig()
+    config = EnlightenConfig(
+        api_key=args.api_key,
+        user_id=args.user_id,
+        minute_limit=args.minute_limit or defaults.minute_limit,
+        month_limit=args.month_limit or defaults.month_limit,
+        v4_minute_limit=args.minute_limit or defaults.v4_minute_limit,
+        v4_month_limit=args.month_limit or defaults.v4_month_limit,
+        client_id=args.client_id,
+        client_secret=args.client_secret,
+        v4_api_key=args.v4_api_key,
+    )
+    simulator = EnlightenSimulator(config, SimClock.real(speed=args.speed))
+    await simulator.start(args.port)
+    systems = ", ".join(
+        f"{s.system_id} {s.spec.name!r} ({s.spec.connection_type})"
+        for s in simulator.systems.values()
+    )
+    banner = [
+        f"Enphase Enlighten simulator on {simulator.url} (API v2 {simulator.base_url})",
+        f"  v2:      key {config.api_key!r}, user_id {config.user_id!r}, "
+        f"{config.minute_limit}/min, {config.month_limit}/month",
+        f"  v4:      {simulator.url}/api/v4, key {config.v4_api_key!r}, OAuth2 "
+        f"{simulator.url}/oauth/authorize + /oauth/token, client {config.client_id!r} / "
+        f"{config.client_secret!r}, {config.v4_minute_limit}/min, {config.v4_month_limit}/month",
+        f"  systems: {systems}",
+    ]
+    return simulator, banner
+
+
 VENDORS: dict[str, Vendor] = {
     "plenticore": Vendor(
         help="KOSTAL PLENTICORE plus / PIKO IQ local REST API",
@@ -146,6 +200,11 @@ VENDORS: dict[str, Vendor] = {
         help="Tigo Energy cloud REST API v3",
         add_arguments=_tigo_arguments,
         start=_start_tigo,
+    ),
+    "enlighten": Vendor(
+        help="Enphase Enlighten Systems API v2 and Monitoring API v4 (OAuth2)",
+        add_arguments=_enlighten_arguments,
+        start=_start_enlighten,
     ),
 }
 

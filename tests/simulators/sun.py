@@ -1,0 +1,109 @@
+"""One deterministic sun and sky for every simulator.
+
+This is the model of the Tigo simulator (``tigo._sun`` and ``_Physics.light``), extracted so the
+other simulators produce daylight the same way: the sun's elevation from the day of the year
+(declination and equation of time, good to a few minutes for sunrise and sunset) and a clear-sky
+irradiance dimmed by clouds that change from day to day and within the day, all pure functions of
+the epoch second and a seed. Nothing here keeps state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+import math
+from typing import Final
+import zlib
+
+__all__ = ["Sky", "SunPosition", "seed_of", "sun_position", "unit"]
+
+_MASK64: Final = (1 << 64) - 1
+_GOLDEN: Final = 0x9E3779B97F4A7C15
+_J2000: Final = 946_728_000  # 2000-01-01T12:00:00Z
+_YEAR_DAYS: Final = 365.2422
+_TILT: Final = math.radians(23.44)
+
+
+def unit(*keys: int) -> float:
+    """A reproducible pseudo-random number in [0, 1) from integers (splitmix64; no hash salt)."""
+    x = _GOLDEN
+    for key in keys:
+        x = ((x ^ (key & _MASK64)) + _GOLDEN) & _MASK64
+        x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+        x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK64
+        x ^= x >> 31
+    return (x >> 11) / float(1 << 53)
+
+
+def seed_of(name: str) -> int:
+    """The seed of a named installation (stable across runs: CRC-32, not ``hash``)."""
+    return zlib.crc32(name.encode())
+
+
+@dataclass(frozen=True, slots=True)
+class SunPosition:
+    """Where the sun stands: sine of its elevation and its hour angle (rad, 0 at solar noon)."""
+
+    sin_elevation: float
+    hour_angle: float
+
+    @property
+    def up(self) -> bool:
+        return self.sin_elevation > 0
+
+
+def sun_position(t: float, latitude: float, longitude: float) -> SunPosition:
+    """The sun at epoch second ``t`` seen from ``latitude``/``longitude`` (degrees, east +)."""
+    n = (t - _J2000) / 86400
+    declination = _TILT * math.sin(2 * math.pi * (n - 79.6) / _YEAR_DAYS)
+    b = 2 * math.pi * (n - 80.0) / _YEAR_DAYS
+    eot_minutes = 9.87 * math.sin(2 * b) - 7.53 * math.cos(b) - 1.5 * math.sin(b)
+    solar_hours = (t % 86400) / 3600 + longitude / 15 + eot_minutes / 60
+    hour_angle = (math.radians(15 * (solar_hours - 12)) + math.pi) % (2 * math.pi) - math.pi
+    lat = math.radians(latitude)
+    sin_el = math.sin(lat) * math.sin(declination) + math.cos(lat) * math.cos(
+        declination
+    ) * math.cos(hour_angle)
+    return SunPosition(sin_el, hour_angle)
+
+
+@dataclass(frozen=True, slots=True)
+class Sky:
+    """The light at one place: irradiance on the panels as a share of STC (0 .. ~0.92).
+
+    ``cloudiness`` of a solar day is ``0.6 * unit(seed, day, 11) ** 2``; within the day two slow
+    sines move the clouds. ``seed`` makes neighbouring installations see different weather.
+    """
+
+    latitude: float
+    longitude: float
+    seed: int
+
+    def position(self, t: float) -> SunPosition:
+        return sun_position(t, self.latitude, self.longitude)
+
+    def cloudiness(self, t: float) -> float:
+        """The day's cloud cover (0 clear .. 0.6); the weather changes at solar midnight."""
+        day = math.floor(t / 86400 + self.longitude / 360)
+        return 0.6 * unit(self.seed, day, 11) ** 2
+
+    def irradiance(self, t: float) -> float:
+        """Plane-of-array irradiance at epoch second ``t``; 0 while the sun is down."""
+        sun = self.position(t)
+        if not sun.up:
+            return 0.0
+        wobble = 0.5 + 0.5 * math.sin(t / 1380 + self.seed % 97) * math.sin(
+            t / 420 + self.seed % 89
+        )
+        return 0.92 * sun.sin_elevation**1.15 * (1 - self.cloudiness(t) * wobble)
+
+    def daylight(self, start: float, end: float, step: float = 60.0) -> tuple[float, float] | None:
+        """First and last sample (every ``step`` s in ``[start, end)``) with the sun up."""
+        first: float | None = None
+        last: float | None = None
+        t = start
+        while t < end:
+            if self.position(t).up:
+                first = t if first is None else first
+                last = t
+            t += step
+        return None if first is None or last is None else (first, last)
