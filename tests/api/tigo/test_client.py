@@ -32,6 +32,7 @@ from custom_components.solarhub.api.errors import (
     SessionLostError,
     SolarHubApiError,
 )
+from custom_components.solarhub.api.shapes import error_message
 from custom_components.solarhub.api.tigo import client as tigo
 from custom_components.solarhub.api.tigo.client import TigoClient
 from custom_components.solarhub.api.tigo.models import (
@@ -423,9 +424,9 @@ def test_status_error(path: str, status: int, error: type[SolarHubApiError]) -> 
 
 
 def test_error_message() -> None:
-    assert tigo.error_message(b"") == "(no message)"
-    assert tigo.error_message(b"<h1>Bad Gateway</h1>") == "'<h1>Bad Gateway</h1>'"
-    assert len(tigo.error_message(b"x" * 5000)) < 210
+    assert error_message(b"") == "(no message)"
+    assert error_message(b"<h1>Bad Gateway</h1>") == "'<h1>Bad Gateway</h1>'"
+    assert len(error_message(b"x" * 5000)) < 210
 
 
 def test_local_iso() -> None:

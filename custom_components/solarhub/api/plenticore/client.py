@@ -11,7 +11,6 @@ import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime
 import ipaddress
-import json
 import logging
 import math
 import secrets
@@ -38,11 +37,15 @@ from ..shapes import (
     datetime_field,
     error_message,
     excerpt,
+    finite_float,
     int_field,
+    is_text,
+    loads,
     malformed,
     optional_str_field,
     parse_json,
     retry_after_seconds,
+    shown,
     str_field,
 )
 from . import scram
@@ -127,7 +130,7 @@ def base_url(host: str) -> str:
 def _bool(obj: Mapping[str, object], key: str, what: str) -> bool:
     value = obj.get(key)
     if not isinstance(value, bool):
-        raise malformed(what, f"{key!r} should be true or false, got {value!r}")
+        raise malformed(what, f"{key!r} should be true or false, got {shown(value)}")
     return value
 
 
@@ -141,8 +144,10 @@ def _b64(obj: Mapping[str, object], key: str, what: str) -> bytes:
 
 def _str_list(obj: Mapping[str, object], key: str, what: str) -> list[str]:
     values = obj.get(key)
-    if not isinstance(values, list) or not all(isinstance(value, str) for value in values):
-        raise malformed(what, f"{key!r} should be a list of strings, got {values!r}")
+    if not isinstance(values, list) or not all(
+        isinstance(value, str) and is_text(value) for value in values
+    ):
+        raise malformed(what, f"{key!r} should be a list of strings, got {shown(values)}")
     return values
 
 
@@ -220,13 +225,15 @@ def parse_process_data(raw: object) -> ProcessData:
             value_id = str_field(value_obj, "id", what)
             value = value_obj.get("value")
             if not isinstance(value, int | float) or isinstance(value, bool):
-                raise malformed(what, f"{module_id}/{value_id} is not a number: {value!r}")
-            if not math.isfinite(value):
+                raise malformed(what, f"{module_id}/{value_id} is not a number: {shown(value)}")
+            if isinstance(value, float) and not math.isfinite(value):
                 continue
+            if (number := finite_float(value)) is None:
+                raise malformed(what, f"{module_id}/{value_id} is too large: {shown(value)}")
             unit = value_obj.get("unit")
-            if unit is not None and not isinstance(unit, str):
-                raise malformed(what, f"unit of {module_id}/{value_id} is not text: {unit!r}")
-            values[value_id] = ProcessValue(id=value_id, unit=unit or "", value=float(value))
+            if unit is not None and not (isinstance(unit, str) and is_text(unit)):
+                raise malformed(what, f"unit of {module_id}/{value_id} is not text: {shown(unit)}")
+            values[value_id] = ProcessValue(id=value_id, unit=unit or "", value=number)
     return result
 
 
@@ -572,7 +579,7 @@ class PlenticoreClient:
             except SolarHubApiError as err:
                 raise UnsupportedDeviceError(f"not a PLENTICORE: {err}") from err
         try:
-            raw = json.loads(body)
+            raw = loads(body)
         except ValueError as err:
             raise UnsupportedDeviceError(
                 f"the host's /api/v1/info/version answer is not JSON: {excerpt(body)}"

@@ -36,11 +36,13 @@ from ..shapes import (
     datetime_field,
     error_message,
     excerpt,
+    finite_float,
     int_field,
     malformed,
     optional_str_field,
     parse_json,
     retry_after_seconds,
+    shown,
     str_field,
 )
 from .csv import parse_aggregate_csv, parse_combined_csv
@@ -115,7 +117,7 @@ def _envelope(raw: object, key: str, what: str) -> object:
     """The content of ``{"<key>": ...}``, the wrapper of every answer of this API."""
     obj = as_dict(raw, what)
     if key not in obj:
-        raise malformed(what, f"no {key!r} in it (keys: {sorted(obj)[:10]})")
+        raise malformed(what, f"no {key!r} in it (keys: {shown(sorted(obj)[:10])})")
     return obj[key]
 
 
@@ -137,16 +139,14 @@ def _optional_int(obj: Mapping[str, object], key: str, what: str) -> int | None:
 def _float(obj: Mapping[str, object], key: str, what: str) -> float:
     """Read a finite number; a numeric string is tolerated."""
     value = obj.get(key)
-    number: float | None = None
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        number = float(value)
-    elif isinstance(value, str) and value.isascii() and "_" not in value:
+    number = finite_float(value)
+    if isinstance(value, str) and value.isascii() and "_" not in value:
         try:
             number = float(value)
         except ValueError:
             number = None
     if number is None or not math.isfinite(number):
-        raise malformed(what, f"{key!r} should be a number, got {value!r}")
+        raise malformed(what, f"{key!r} should be a number, got {shown(value)}")
     return number
 
 
@@ -282,7 +282,7 @@ def parse_objects(raw: object) -> list[TigoObject]:
         children = []
         for child in _optional_list(obj, "children", what):
             if not isinstance(child, int) or isinstance(child, bool):
-                raise malformed(what, f"'children' should list object ids, got {child!r}")
+                raise malformed(what, f"'children' should list object ids, got {shown(child)}")
             children.append(child)
         parent_id = _optional_int(obj, "parent_id", what)
         objects.append(
