@@ -83,7 +83,8 @@ def test_days_in_every_format() -> None:
 def test_jsonp_is_unwrapped_and_garbage_is_malformed() -> None:
     assert p.decode_json(b'my_method(\n  {"systems": []}\n)') == {"systems": []}
     assert p.decode_json(b'{"a": 1}') == {"a": 1}
-    for body in (b"<html>", b"cb(<html>)", b"\xff\xfe", b""):
+    deep = b"[" * 100_000 + b"]" * 100_000
+    for body in (b"<html>", b"cb(<html>)", b"\xff\xfe", b"", deep, b"cb(" + deep + b")"):
         with pytest.raises(MalformedResponseError):
             p.decode_json(body)
 
@@ -555,6 +556,10 @@ PARSERS: list[tuple[Callable[[object], object], object]] = [
     (p.parse_latest_telemetry, {"devices": {"meters": [{"power": 1}]}}),
 ]
 
+DEEP: list[object] = []
+for _ in range(3000):
+    DEEP = [DEEP]
+
 HOSTILE: list[object] = [
     None,
     [],
@@ -572,7 +577,7 @@ def _mutations(raw: object) -> list[object]:
     out: list[object] = []
 
     def walk(node: object, replace: Callable[[object], object]) -> None:
-        for bad in ("x", None, [], {}, -1e400, True, "2015-99-99", [[[]]], 10**30):
+        for bad in ("x", None, [], {}, -1e400, True, "2015-99-99", DEEP, 10**30, "\ud800"):
             out.append(replace(bad))
         if isinstance(node, dict):
             for key in node:

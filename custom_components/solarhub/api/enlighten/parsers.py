@@ -9,7 +9,6 @@ Unknown fields are ignored, as the v2 document asks. Anything else raises
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, tzinfo
-import json
 import math
 import re
 from typing import TYPE_CHECKING, Final
@@ -20,9 +19,11 @@ from ..shapes import (
     as_list,
     excerpt,
     int_field,
+    loads,
     malformed,
     optional_str_field,
     parse_json,
+    shown,
 )
 from .models import (
     BatteryInterval,
@@ -65,18 +66,18 @@ def decode_json(body: bytes) -> object:
         if (match := _JSONP.fullmatch(body)) is None:
             raise
         try:
-            return json.loads(match.group(1))
+            return loads(match.group(1))
         except ValueError as err:
             raise MalformedResponseError(f"the answer is not JSON: {excerpt(body)}") from err
 
 
 def _epoch(seconds: float, key: str, what: str) -> datetime:
     if not math.isfinite(seconds):
-        raise malformed(what, f"{key!r} is not a time: {seconds!r}")
+        raise malformed(what, f"{key!r} is not a time: {shown(seconds)}")
     try:
         return datetime.fromtimestamp(seconds, UTC)
     except (OverflowError, OSError, ValueError) as err:
-        raise malformed(what, f"{key!r} is out of range: {seconds!r}") from err
+        raise malformed(what, f"{key!r} is out of range: {shown(seconds)}") from err
 
 
 def _number_or_none(value: object) -> float | None:
@@ -107,11 +108,11 @@ def parse_moment(value: object, key: str, what: str) -> datetime | None:
         try:
             moment = datetime.fromisoformat(value.strip())
         except ValueError as err:
-            raise malformed(what, f"{key!r} is not a time: {value!r}") from err
+            raise malformed(what, f"{key!r} is not a time: {shown(value)}") from err
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
         return moment.astimezone(UTC)
-    raise malformed(what, f"{key!r} is not a time: {value!r}")
+    raise malformed(what, f"{key!r} is not a time: {shown(value)}")
 
 
 def parse_day(value: object, key: str, what: str, tz: tzinfo | None = None) -> date | None:
@@ -130,7 +131,7 @@ def parse_day(value: object, key: str, what: str, tz: tzinfo | None = None) -> d
         try:
             return (moment + _HALF_DAY).date()
         except OverflowError as err:
-            raise malformed(what, f"{key!r} is out of range: {value!r}") from err
+            raise malformed(what, f"{key!r} is out of range: {shown(value)}") from err
     if isinstance(value, str):
         text = value.strip()
         try:
@@ -138,8 +139,8 @@ def parse_day(value: object, key: str, what: str, tz: tzinfo | None = None) -> d
                 date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text).date()
             )
         except ValueError as err:
-            raise malformed(what, f"{key!r} is not a date: {value!r}") from err
-    raise malformed(what, f"{key!r} is not a date: {value!r}")
+            raise malformed(what, f"{key!r} is not a date: {shown(value)}") from err
+    raise malformed(what, f"{key!r} is not a date: {shown(value)}")
 
 
 def _time(obj: _Obj, key: str, what: str) -> datetime:
@@ -156,7 +157,7 @@ def _optional_time(obj: _Obj, key: str, what: str) -> datetime | None:
 def _number(obj: _Obj, key: str, what: str) -> float:
     number = _number_or_none(obj.get(key))
     if number is None:
-        raise malformed(what, f"{key!r} should be a number, got {obj.get(key)!r}")
+        raise malformed(what, f"{key!r} should be a number, got {shown(obj.get(key))}")
     return number
 
 
@@ -182,7 +183,7 @@ def _optional_count(obj: _Obj, key: str, what: str) -> int | None:
     if number is None:
         return None
     if not number.is_integer():
-        raise malformed(what, f"{key!r} should be a count, got {obj.get(key)!r}")
+        raise malformed(what, f"{key!r} should be a count, got {shown(obj.get(key))}")
     return int(number)
 
 
@@ -218,7 +219,7 @@ def _series(obj: _Obj, key: str, what: str) -> tuple[float, ...]:
     for index, item in enumerate(_list(obj, key, what)):
         number = _number_or_none(item)
         if number is None:
-            raise malformed(what, f"{key}[{index}] should be a number, got {item!r}")
+            raise malformed(what, f"{key}[{index}] should be a number, got {shown(item)}")
         values.append(number)
     while values and values[-1] == 0:
         values.pop()
@@ -249,7 +250,7 @@ def _references(obj: _Obj, what: str) -> tuple[str, ...]:
     refs = []
     for item in _list(obj, "other_references", what):
         if not isinstance(item, str | int) or isinstance(item, bool):
-            raise malformed(what, f"'other_references' should list strings, got {item!r}")
+            raise malformed(what, f"'other_references' should list strings, got {shown(item)}")
         refs.append(str(item))
     return tuple(refs)
 

@@ -15,7 +15,6 @@ import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime
 import hashlib
-import json
 import re
 from typing import TYPE_CHECKING, Final
 import weakref
@@ -34,7 +33,7 @@ from ..errors import (
     SolarHubApiError,
 )
 from ..http import Failure, exchange, strip_query
-from ..shapes import excerpt
+from ..shapes import excerpt, loads
 from .errors import (
     ConcurrentRequestsError,
     InvalidDatesError,
@@ -96,7 +95,7 @@ def error_text(body: bytes) -> str:
     That is ``message`` (a string or a list), ``details``, ``errorMessages``, ``reason``.
     """
     try:
-        raw = json.loads(body)
+        raw = loads(body)
     except ValueError:
         raw = None
     if isinstance(raw, dict):
@@ -112,7 +111,7 @@ def error_text(body: bytes) -> str:
 
 def _error_code(body: bytes) -> object:
     try:
-        raw = json.loads(body)
+        raw = loads(body)
     except ValueError:
         return None
     return raw.get("errorCode") if isinstance(raw, dict) else None
@@ -121,7 +120,7 @@ def _error_code(body: bytes) -> object:
 def rate_limited_error(text: str, body: bytes, now: datetime) -> RateLimitedError:
     """409 (v2) or 429 (v4): the period, its end and the limit where the body says them."""
     try:
-        raw = json.loads(body)
+        raw = loads(body)
     except ValueError:
         raw = None
     obj = raw if isinstance(raw, dict) else {}
