@@ -18,6 +18,7 @@ from custom_components.solarhub.api.enlighten.client import EnlightenV2Client
 from custom_components.solarhub.api.enlighten.errors import (
     ConcurrentRequestsError,
     TemporarilyUnavailableError,
+    UnknownUserError,
 )
 from custom_components.solarhub.api.enlighten.models import SystemStatus
 from custom_components.solarhub.api.enlighten.transport import RequestRecord
@@ -170,8 +171,9 @@ async def test_wrong_key_and_unknown_user(
 ) -> None:
     with pytest.raises(AuthenticationError) as wrong_key:
         await client_for(http, sim, key="not-the-key").get_systems()
-    with pytest.raises(AuthenticationError) as wrong_user:
+    with pytest.raises(UnknownUserError) as wrong_user:
         await client_for(http, sim, user_id="nobody").get_systems()
+    assert not isinstance(wrong_key.value, UnknownUserError)  # a field error each, apart
     assert "not-the-key" not in str(wrong_key.value)
     assert "user_id" in str(wrong_user.value)
     assert "nobody" not in str(wrong_user.value)

@@ -27,6 +27,10 @@ class InvalidDatesError(SolarHubApiError):
     """HTTP 422: the requested dates or times are invalid for this system."""
 
 
+class UnknownUserError(AuthenticationError):
+    """v2: the API key was accepted but the ``user_id`` is unknown (a 401 naming the user)."""
+
+
 class KeyClientMismatchError(AuthenticationError):
     """v4: the API key belongs to another app than the OAuth2 token ("API Key -Client mismatch").
 

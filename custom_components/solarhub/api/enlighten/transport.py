@@ -40,6 +40,7 @@ from .errors import (
     KeyClientMismatchError,
     PlanNotPermittedError,
     TemporarilyUnavailableError,
+    UnknownUserError,
 )
 from .parsers import parse_moment
 
@@ -52,6 +53,7 @@ UNAVAILABLE_ERROR_CODE: Final = 7
 PEER: Final = "Enlighten"
 _MISMATCH: Final = re.compile(r"key\s*-?\s*client\s+mismatch", re.I)
 _PLAN: Final = re.compile(r"\bplan\b", re.I)
+_USER: Final = re.compile(r"\buser(_id| id)?\b", re.I)
 
 type Query = list[tuple[str, str]]
 
@@ -150,6 +152,8 @@ def status_error(path: str, status: int, body: bytes, now: datetime) -> SolarHub
             return KeyClientMismatchError(text)
         if _PLAN.search(message):
             return PlanNotPermittedError(text)
+        if _USER.search(message):
+            return UnknownUserError(text)
         return AuthenticationError(text)
     if status == 403:
         return PermissionDeniedError(text)
