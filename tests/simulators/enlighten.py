@@ -1,4 +1,4 @@
-"""Simulator of the Enphase Enlighten Systems API v2 (``/api/v2``), on the shared loopback plumbing.
+"""Simulator of Enphase Enlighten: Systems API v2 (``/api/v2``) and v4, on the loopback plumbing.
 
 Follows ``/work/shared/seeds/enphase-enlighten-systems-api-v2.txt`` (paths, parameters, fields,
 error bodies) and ``/work/shared/vendors/enlighten.md``. Conventions:
@@ -33,6 +33,27 @@ error bodies) and ``/work/shared/vendors/enlighten.md``. Conventions:
 - Budget per key: calendar UTC minutes and months; over a limit (month checked first) 409 with the
   document's body; rejected requests (401, 409, 503) do not count. A request arriving while
   another of the same key is in flight gets 503.
+
+v4 (``/api/v4``, OAuth2 on ``/oauth/authorize`` and ``/oauth/token``, see :mod:`.enlighten_v4`),
+on the same systems and uploads, epoch times only:
+
+- Every call needs ``key=<v4_api_key>`` and ``Authorization: Bearer <access token>``; another
+  app's key (``foreign_api_keys``): 401 ``{"message": "Not Authorized", "details": "API Key
+  -Client mismatch", "code": 401}``; an unknown key or a missing/expired token: 401 in the same
+  shape. The v4 key has its own budget (``v4_minute_limit``/``v4_month_limit``, Watt 10 + 1000);
+  over it: 429 ``{"message": "Too Many Requests", "details": "Usage limit exceeded for plan
+  Watt", "code": 429}``. Token requests are not counted unless ``count_token_requests``.
+- Sites: 1002 has production and consumption meters and a 10.08 kWh battery (from the meter's
+  installation on); 1001 and 1003 have no meters: their consumption, grid and battery series
+  answer 200 with ``total_devices`` 0 and no intervals, their lifetime series are empty, their
+  ``devices`` have no ``meters``/``encharges`` groups. :meth:`EnlightenSimulator.remove_battery`
+  takes a battery away from a moment on.
+- Telemetry: ``start_at`` (epoch) or ``start_date`` (default: today's local midnight), the span
+  ``granularity`` ``5mins|15mins|day|week`` (default day), optional ``end_at``; a start older
+  than two years (or in the future) or an unknown granularity: 422. Micro telemetry in 5-minute
+  rows (no dark rows), meters, battery, import and export in 15-minute quarters (every quarter,
+  0 at night); ``energy_export_telemetry`` nests its intervals in a list inside a list. Only
+  uploaded intervals appear: an empty list means nothing newer.
 """
 
 from __future__ import annotations
@@ -53,6 +74,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from . import SimClock
+from .enlighten_v4 import EnergyFlows, Flow, OAuthAuthority, OAuthClient
 from .server import LoopbackSimulator, truncated_json
 from .sun import Sky, seed_of
 
@@ -156,7 +178,7 @@ DEFAULT_SYSTEMS: Final = (
         (EnvoySpec(5001, "121900010001"),),
         size_w=5250,
         modules=15,
-        operational_days=2 * 365 + 100,
+        operational_days=550,
         reference="SH-0001",
     ),
     SystemSpec(
@@ -245,6 +267,8 @@ class EnlightenConfig:
             ZoneInfo(spec.timezone)
             if spec.meter_days is not None and spec.meter_days >= spec.operational_days:
                 raise ValueError("a meter cannot predate the system")
+            if (spec.consumption_meter or spec.battery_wh) and spec.meter_days is None:
+                raise ValueError("consumption meters and batteries need the production meter")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -288,10 +312,8 @@ def _day(key: _DayKey, d: date) -> _Day:
     scale = key.size_w * _EFFICIENCY * INTERVAL / 3600
     micro: list[tuple[int, int]] = []
     raw: dict[int, float] = {}
-    for e in range(start + INTERVAL, end + 1, INTERVAL):
-        if e <= key.operational_at:
-            continue
-        g = sky.irradiance(e - INTERVAL / 2)
+    ends = range(max(start, key.operational_at) + INTERVAL, end + 1, INTERVAL)
+    for e, g in zip(ends, sky.irradiances(e - INTERVAL / 2 for e in ends), strict=True):
         if g > 0:
             wh = g * scale
             raw[e] = wh
@@ -303,6 +325,11 @@ def _day(key: _DayKey, d: date) -> _Day:
                 wh = sum(raw.get(q - k * INTERVAL, 0.0) for k in range(3))
                 meter.append((q, round(_METER_FACTOR * wh)))
     return _Day(tuple(micro), tuple(meter), sum(w for _, w in micro), sum(w for _, w in meter))
+
+
+@functools.lru_cache(maxsize=4096)
+def _meter_map(key: _DayKey, d: date) -> dict[int, int]:
+    return dict(_day(key, d).meter)
 
 
 def _visible(rows: Iterable[tuple[int, int]], until: int | None) -> list[tuple[int, int]]:
@@ -346,7 +373,19 @@ class SimSystem:
             if spec.stops_reporting_after is None
             else (start + spec.stops_reporting_after).timestamp()
         )
-        self.has_battery = spec.battery_wh > 0
+        self._prefix_sums: list[int] = [0]
+        self.flows: EnergyFlows | None = None
+        if meter_at is not None and spec.consumption_meter:
+            self.flows = EnergyFlows(
+                meter_at + QUARTER, self.meter_wh, self.tz, spec.home_base_w, spec.battery_wh
+            )
+
+    def meter_wh(self, end_at: int) -> int:
+        """The meter's quarter ending at ``end_at`` (0 before it was installed)."""
+        return _meter_map(self.key, self.day_of_end(end_at)).get(end_at, 0)
+
+    def has_battery(self, now: float) -> bool:
+        return self.flows is not None and self.flows.has_battery(int(now))
 
     @property
     def has_meter(self) -> bool:
@@ -447,9 +486,25 @@ class SimSystem:
         return self.merged(d, *self.day_energy(d, until))
 
     def lifetime_before(self, d: date, until: int | None) -> int:
-        """Visible merged energy of every day before ``d``."""
-        last = min(d - timedelta(days=1), self.day_of_end(until) if until is not None else d)
-        return sum(self.energy(x, until) for x, _ in self.days(self.operational_date, last))
+        """Visible merged energy of every day before ``d``.
+
+        Days before the one holding ``until`` are whole (summed once, kept as prefix sums), that
+        day is partly uploaded, later days are not uploaded at all.
+        """
+        if until is None:
+            return 0
+        partial = self.day_of_end(until)
+        total = self._prefix((min(d, partial) - self.operational_date).days)
+        return total + (self.energy(partial, until) if partial < d else 0)
+
+    def _prefix(self, days: int) -> int:
+        """Merged whole-day energy of the first ``days`` days of operation."""
+        sums = self._prefix_sums
+        while len(sums) <= days:
+            d = self.operational_date + timedelta(days=len(sums) - 1)
+            day = self.day(d)
+            sums.append(sums[-1] + self.merged(d, day.micro_total, day.meter_total))
+        return sums[max(0, days)]
 
     def last_interval_end(self, until: int | None) -> int | None:
         """The newest visible interval with production (``last_interval_end_at``)."""
@@ -560,6 +615,13 @@ def _v2_error(status: int, message: str) -> web.Response:
     return _json({"reason": str(status), "message": [message]}, status)
 
 
+def _v4_error(status: int, message: str, details: str) -> web.Response:
+    return _json({"message": message, "details": details, "code": status}, status)
+
+
+_GRANULARITY: Final = {"5mins": 300, "15mins": 900, "day": 86400, "week": 7 * 86400}
+
+
 def _cursor(system_id: int) -> str:
     return (base64.b64encode(str(system_id).encode()) + b"\n").hex()
 
@@ -633,6 +695,7 @@ class EnlightenSimulator(LoopbackSimulator[EnlightenConfig]):
         }
         self._usage: dict[str, KeyUsage] = {}
         self._busy: set[str] = set()
+        self.oauth = OAuthAuthority(self._now)
 
     # -- observation -------------------------------------------------------------------------------
 
@@ -722,8 +785,30 @@ class EnlightenSimulator(LoopbackSimulator[EnlightenConfig]):
             ("/api/v2/systems/{system_id}/inventory", self._inventory),
             ("/api/v2/systems/{system_id}/monthly_production", self._monthly_production),
         ]
+        v4: list[tuple[str, _Handler]] = [
+            ("/systems", self._v4_systems),
+            ("/systems/{system_id}/summary", self._v4_summary),
+            ("/systems/{system_id}/devices", self._v4_devices),
+            ("/systems/{system_id}/telemetry/production_micro", self._v4_production_micro),
+            ("/systems/{system_id}/telemetry/production_meter", self._v4_production_meter),
+            ("/systems/{system_id}/telemetry/consumption_meter", self._v4_consumption_meter),
+            ("/systems/{system_id}/telemetry/battery", self._v4_battery),
+            ("/systems/{system_id}/energy_import_telemetry", self._v4_import),
+            ("/systems/{system_id}/energy_export_telemetry", self._v4_export),
+            ("/systems/{system_id}/rgm_stats", self._v4_rgm_stats),
+            ("/systems/{system_id}/energy_lifetime", self._energy_lifetime),
+            ("/systems/{system_id}/consumption_lifetime", self._v4_consumption_lifetime),
+            ("/systems/{system_id}/battery_lifetime", self._v4_battery_lifetime),
+            ("/systems/{system_id}/energy_import_lifetime", self._v4_import_lifetime),
+            ("/systems/{system_id}/energy_export_lifetime", self._v4_export_lifetime),
+            ("/systems/{system_id}/latest_telemetry", self._v4_latest),
+        ]
         for path, handler in v2:
             app.router.add_get(path, self._replying(handler))
+        for path, handler in v4:
+            app.router.add_get("/api/v4" + path, self._replying(handler))
+        app.router.add_get("/oauth/authorize", self._authorize)
+        app.router.add_post("/oauth/token", self._token)
 
     def _replying(self, handler: _Handler) -> _Handler:
         async def wrapped(request: web.Request) -> web.StreamResponse:
@@ -737,7 +822,10 @@ class EnlightenSimulator(LoopbackSimulator[EnlightenConfig]):
     def _error_response(
         self, status: int, message: str, headers: Mapping[str, str] | None = None
     ) -> web.Response:
-        response = _v2_error(status, message)
+        if _api.get() == "v4":
+            response = _v4_error(status, message, message)
+        else:
+            response = _v2_error(status, message)
         response.headers.update(headers or {})
         return response
 
@@ -760,6 +848,9 @@ class EnlightenSimulator(LoopbackSimulator[EnlightenConfig]):
         if request.path.startswith("/api/v2/"):
             _api.set("v2")
             return _jsonp(request, await self._serve_v2(request, handler))
+        _api.set("v4")
+        if request.path.startswith("/api/v4/"):
+            return await self._serve_v4(request, handler)
         return await self._answer(request, handler)
 
     async def _serve_v2(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -1103,6 +1194,458 @@ class EnlightenSimulator(LoopbackSimulator[EnlightenConfig]):
                 "meta": self._meta(system, fmt),
             }
         )
+
+    # -- v4: OAuth2 --------------------------------------------------------------------------------
+
+    def _oauth_client(self) -> OAuthClient:
+        cfg = self.config
+        return OAuthClient(
+            cfg.client_id,
+            cfg.client_secret,
+            cfg.enl_uid,
+            cfg.access_token_lifetime.total_seconds(),
+            cfg.refresh_token_lifetime.total_seconds(),
+            cfg.refuse_consent,
+        )
+
+    def remove_battery(self, system_id: int, at: datetime | None = None) -> None:
+        """The site's battery disappears from ``at`` (default: now): no flows, no device."""
+        flows = self.systems[system_id].flows
+        if flows is None or flows.capacity_wh == 0:
+            raise ValueError(f"system {system_id} has no battery")
+        flows.remove_battery(int((at or self.clock.now()).timestamp()))
+
+    def truth_flows(self, system_id: int, start: datetime, end: datetime) -> list[Flow]:
+        """Every 15-minute quarter's flows (uploaded or not) ending in (start, end]."""
+        flows = self.systems[system_id].flows
+        if flows is None:
+            return []
+        return flows.flows(int(start.timestamp()), int(end.timestamp()))
+
+    async def _authorize(self, request: web.Request) -> web.StreamResponse:
+        status, target = self.oauth.authorize(request.query, self._oauth_client())
+        if status == 302:
+            return web.Response(status=302, headers={"Location": target})
+        return _json({"error": target, "error_description": "Unknown client or redirect"}, 400)
+
+    async def _token(self, request: web.Request) -> web.StreamResponse:
+        params = dict(request.query)
+        if request.can_read_body:
+            params.update({k: str(v) for k, v in (await request.post()).items()})
+        if self.config.count_token_requests:
+            usage = self.usage(self.config.v4_api_key)
+            if usage.admit(self._now(), self.config.v4_minute_limit, self.config.v4_month_limit):
+                return self._too_many()
+        answer = self.oauth.token(
+            request.headers.get("Authorization"), params, self._oauth_client()
+        )
+        return _json(answer.body, answer.status)
+
+    # -- v4: the API -------------------------------------------------------------------------------
+
+    def _too_many(self) -> web.Response:
+        return _json(
+            {
+                "message": "Too Many Requests",
+                "details": f"Usage limit exceeded for plan {self.config.v4_plan}",
+                "code": 429,
+            },
+            429,
+        )
+
+    async def _serve_v4(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        cfg = self.config
+        key = request.query.get("key", "")
+        if key in cfg.foreign_api_keys:
+            return _v4_error(401, "Not Authorized", "API Key -Client mismatch")
+        if key != cfg.v4_api_key:
+            return _v4_error(401, "Not Authorized", "Invalid API key")
+        bearer = request.headers.get("Authorization", "")
+        token = bearer.removeprefix("Bearer ").strip() if bearer.startswith("Bearer ") else ""
+        if not self.oauth.access_valid(token):
+            return _v4_error(401, "Not Authorized", "Invalid or expired access token")
+        usage = self.usage(key)
+        if key in self._busy:
+            usage.rejected_busy += 1
+            return _v4_error(503, "Service Unavailable", "Too many concurrent requests")
+        self._busy.add(key)
+        try:
+            if usage.admit(self._now(), cfg.v4_minute_limit, cfg.v4_month_limit) is not None:
+                return self._too_many()
+            return await self._answer(request, handler)
+        finally:
+            self._busy.discard(key)
+
+    def _v4_span(self, request: web.Request, system: SimSystem) -> tuple[int, int, str]:
+        """(start, end, granularity) of a telemetry request: at most 7 days, within 2 years."""
+        now = self._now()
+        granularity = request.query.get("granularity", "day")
+        length = _GRANULARITY.get(granularity)
+        if length is None:
+            raise _Reply(_v4_error(422, "Unprocessable Entity", "Invalid granularity"))
+        start = _int_param(request, "start_at")
+        if start is None:
+            day = _date_param(request, "start_date") or system.local_date(now)
+            start = system.midnight(day)
+        if start < now - 2 * _YEAR or start > now:
+            raise _Reply(
+                _v4_error(422, "Unprocessable Entity", "start_at must be within the last 2 years")
+            )
+        end = start + length
+        end_at = _int_param(request, "end_at")
+        if end_at is not None:
+            end = min(end, end_at)
+        return start, min(end, int(now)), granularity
+
+    def _telemetry(
+        self,
+        system: SimSystem,
+        start: int,
+        end: int,
+        granularity: str,
+        devices: int,
+        intervals: list[object],
+    ) -> web.Response:
+        return _json(
+            {
+                "system_id": system.system_id,
+                "granularity": granularity,
+                "total_devices": devices,
+                "start_at": start,
+                "end_at": end,
+                "items": "intervals",
+                "intervals": intervals,
+            }
+        )
+
+    def _visible_flows(self, system: SimSystem, start: int, end: int) -> list[Flow]:
+        until = system.visible_until(self._now())
+        if system.flows is None or until is None:
+            return []
+        return system.flows.flows(start, min(end, until))
+
+    async def _v4_systems(self, request: web.Request) -> web.StreamResponse:
+        page = max(1, _int_param(request, "page") or 1)
+        size = max(1, min(_int_param(request, "size") or 10, 100))
+        ordered = sorted(self.systems.values(), key=lambda s: s.system_id)
+        chosen = ordered[(page - 1) * size : page * size]
+        now = self._now()
+        entries = []
+        for system in chosen:
+            spec = system.spec
+            until = system.visible_until(now)
+            entries.append(
+                {
+                    "system_id": spec.system_id,
+                    "name": spec.name,
+                    "public_name": spec.name,
+                    "timezone": spec.timezone,
+                    "address": {
+                        "state": spec.state,
+                        "country": spec.country,
+                        "postal_code": spec.postal_code,
+                        "city": spec.city,
+                    },
+                    "connection_type": spec.connection_type,
+                    "energy_lifetime": -1,
+                    "energy_today": -1,
+                    "system_size": -1,
+                    "status": system.status(now),
+                    "last_report_at": system.last_report(now),
+                    "last_energy_at": system.last_interval_end(until),
+                    "operational_at": system.operational_at,
+                    "attachment_type": "rack_mount",
+                    "interconnect_date": system.operational_date.isoformat(),
+                    "reference": spec.reference,
+                    "other_references": list(spec.other_references),
+                }
+            )
+        return _json(
+            {
+                "total": len(ordered),
+                "current_page": page,
+                "size": size,
+                "count": len(entries),
+                "items": "systems",
+                "systems": entries,
+            }
+        )
+
+    async def _v4_summary(self, request: web.Request) -> web.StreamResponse:
+        response = await self._summary(request)
+        assert isinstance(response, web.Response)
+        if response.status != 200 or not isinstance(response.body, bytes):
+            return response
+        body = json.loads(response.body)
+        system = self._system_of(request)
+        now = self._now()
+        if system.has_battery(now) and system.flows is not None:
+            until = system.visible_until(now)
+            last = self._visible_flows(system, (until or 0) - QUARTER, until or 0)
+            body["battery_charge_w"] = last[-1].charge * 4 if last else 0
+            body["battery_discharge_w"] = last[-1].discharge * 4 if last else 0
+            body["battery_capacity_wh"] = system.flows.capacity_wh
+        return _json(body)
+
+    async def _v4_devices(self, request: web.Request) -> web.StreamResponse:
+        system = self._system_of(request)
+        spec = system.spec
+        now = self._now()
+        report = system.last_report(now)
+        status = system.status(now)
+        groups: dict[str, list[dict[str, object]]] = {}
+        groups["micros"] = [
+            {
+                "id": spec.system_id * 1000 + n,
+                "last_report_at": report,
+                "name": f"Microinverter {spec.system_id:04d}{n:08d}",
+                "serial_number": f"{spec.system_id:04d}{n:08d}",
+                "part_number": "800-01127-r02",
+                "sku": spec.inverter_model,
+                "model": spec.inverter_model.split("-")[0],
+                "status": "normal" if status == "normal" else "comm",
+                "active": True,
+                "product_name": spec.inverter_model.split("-")[0],
+            }
+            for n in range(1, spec.modules + 1)
+        ]
+        if system.has_meter:
+            meters: list[dict[str, object]] = [
+                {
+                    "name": "Production Meter",
+                    "serial_number": f"{spec.system_id:04d}99000001",
+                    "part_number": "800-00656-r06",
+                    "sku": "EIM",
+                    "model": "Envoy-S-Metered",
+                    "status": "normal",
+                    "state": "enabled",
+                    "measurement_type": "production",
+                    "last_report_at": report,
+                    "active": True,
+                }
+            ]
+            if spec.consumption_meter:
+                meters.append(
+                    {
+                        **meters[0],
+                        "name": "Consumption Meter",
+                        "serial_number": f"{spec.system_id:04d}99000002",
+                        "measurement_type": "net-consumption",
+                        "config_type": "Net",
+                    }
+                )
+            groups["meters"] = meters
+        groups["gateways"] = [
+            {
+                "id": envoy.envoy_id,
+                "name": f"Envoy {envoy.serial}",
+                "serial_number": envoy.serial,
+                "part_number": envoy.part_number,
+                "sku": "SC100G-M230ROW",
+                "model": "Envoy-S",
+                "status": status,
+                "last_report_at": report,
+                "active": True,
+                "emu_sw_version": "D8.2.4382",
+            }
+            for envoy in spec.envoys
+        ]
+        if system.has_battery(now):
+            groups["encharges"] = [
+                {
+                    "id": spec.system_id * 1000 + 900,
+                    "name": "IQ Battery 10T",
+                    "serial_number": f"{spec.system_id:04d}88000001",
+                    "part_number": "836-00750-r27",
+                    "sku": "ENCHARGE-10T-1P-INT",
+                    "model": "Encharge",
+                    "status": "normal",
+                    "last_report_at": report,
+                    "active": True,
+                }
+            ]
+        return _json(
+            {
+                "system_id": spec.system_id,
+                "total_devices": sum(len(g) for g in groups.values()),
+                "items": "devices",
+                "devices": groups,
+            }
+        )
+
+    async def _v4_production_micro(self, request: web.Request) -> web.StreamResponse:
+        system = self._system_of(request)
+        start, end, granularity = self._v4_span(request, system)
+        until = system.visible_until(self._now())
+        rows = system.micro_rows(start, min(end, until)) if until is not None else []
+        modules = system.spec.modules
+        intervals: list[object] = [
+            {"end_at": e, "devices_reporting": modules, "powr": wh * 12, "enwh": wh}
+            for e, wh in rows
+        ]
+        return self._telemetry(system, start, end, granularity, modules, intervals)
+
+    async def _v4_production_meter(self, request: web.Request) -> web.StreamResponse:
+        system = self._system_of(request)
+        start, end, granularity = self._v4_span(request, system)
+        until = system.visible_until(self._now())
+        rows = system.meter_rows(start, min(end, until)) if until is not None else []
+        n = 1 if system.has_meter else 0
+        intervals: list[object] = [
+            {"end_at": e, "devices_reporting": 1, "wh_del": wh} for e, wh in rows
+        ]
+        return self._telemetry(system, start, end, granularity, n, intervals)
+
+    async def _v4_consumption_meter(self, request: web.Request) -> web.StreamResponse:
+        system = self._system_of(request)
+        start, end, granularity = self._v4_span(request, system)
+        flows = self._visible_flows(system, start, end)
+        intervals: list[object] = [
+            {"end_at": f.end_at, "devices_reporting": 1, "enwh": f.consumption} for f in flows
+        ]
+        n = 1 if system.flows is not None else 0
+        return self._telemetry(system, start, end, granularity, n, intervals)
+
+    async def _v4_battery(self, request: web.Request) -> web.StreamResponse:
+        system = self._system_of(request)
+        start, end, granularity = self._v4_span(request, system)
+        flows = [f for f in self._visible_flows(system, start, end) if f.soc_percent is not None]
+        intervals: list[object] = [
+            {
+                "end_at": f.end_at,
+                "charge": {"enwh": f.charge, "devices_reporting": 1},
+                "discharge": {"enwh": f.discharge, "devices_reporting": 1},
+                "soc": {"percent": f.soc_percent, "devices_reporting": 1},
+            }
+            for f in flows
+        ]
+        n = 1 if system.has_battery(self._now()) else 0
+        return self._telemetry(system, start, end, granularity, n, intervals)
+
+    async def _v4_import(self, request: web.Request) -> web.StreamResponse:
+        system = self._system_of(request)
+        start, end, granularity = self._v4_span(request, system)
+        flows = self._visible_flows(system, start, end)
+        intervals: list[object] = [{"end_at": f.end_at, "wh_imported": f.imported} for f in flows]
+        n = 1 if system.flows is not None else 0
+        return self._telemetry(system, start, end, granularity, n, intervals)
+
+    async def _v4_export(self, request: web.Request) -> web.StreamResponse:
+        system = self._system_of(request)
+        start, end, granularity = self._v4_span(request, system)
+        flows = self._visible_flows(system, start, end)
+        nested: list[object] = [[{"end_at": f.end_at, "wh_exported": f.exported} for f in flows]]
+        n = 1 if system.flows is not None else 0
+        return self._telemetry(system, start, end, granularity, n, nested if flows else [])
+
+    async def _v4_rgm_stats(self, request: web.Request) -> web.StreamResponse:
+        system = self._system_of(request)
+        start, end, now = self._span(request, system, QUARTER, lambda s: s + 7 * 86400)
+        until = system.visible_until(now)
+        rows = system.meter_rows(start, min(end, until)) if until is not None else []
+        return _json(
+            {
+                "system_id": system.system_id,
+                "total_devices": 1 if system.has_meter else 0,
+                "meta": self._meta(system, _Format("", system.tz)),
+                "intervals": [
+                    {"end_at": e, "wh_del": wh, "devices_reporting": 1} for e, wh in rows
+                ],
+            }
+        )
+
+    def _daily_flows(
+        self, request: web.Request, system: SimSystem, pick: Callable[[Flow], int]
+    ) -> tuple[date | None, list[int]]:
+        """A daily series of visible flow energies (from the meters' first day by default)."""
+        now = self._now()
+        until = system.visible_until(now)
+        if system.flows is None or until is None:
+            return None, []
+        first_day = system.day_of_end(system.flows.first_end)
+        today = system.local_date(now)
+        start = _date_param(request, "start_date") or first_day
+        end = _date_param(request, "end_date") or min(
+            today - timedelta(days=1), system.day_of_end(until)
+        )
+        series: list[int] = []
+        for d, _ in system.days(start, min(end, today)):
+            if d < first_day:
+                series.append(0)
+                continue
+            lo = system.midnight(d)
+            hi = min(system.midnight(d + timedelta(days=1)), until)
+            series.append(sum(pick(f) for f in system.flows.flows(lo, hi)) if hi > lo else 0)
+        return start, series
+
+    async def _v4_consumption_lifetime(self, request: web.Request) -> web.StreamResponse:
+        system = self._system_of(request)
+        start, series = self._daily_flows(request, system, lambda f: f.consumption)
+        return self._lifetime(system, start, {"consumption": series})
+
+    async def _v4_battery_lifetime(self, request: web.Request) -> web.StreamResponse:
+        system = self._system_of(request)
+        start, charge = self._daily_flows(request, system, lambda f: f.charge)
+        _, discharge = self._daily_flows(request, system, lambda f: f.discharge)
+        return self._lifetime(system, start, {"charge": charge, "discharge": discharge})
+
+    async def _v4_import_lifetime(self, request: web.Request) -> web.StreamResponse:
+        system = self._system_of(request)
+        start, series = self._daily_flows(request, system, lambda f: f.imported)
+        return self._lifetime(system, start, {"import": series})
+
+    async def _v4_export_lifetime(self, request: web.Request) -> web.StreamResponse:
+        system = self._system_of(request)
+        start, series = self._daily_flows(request, system, lambda f: f.exported)
+        return self._lifetime(system, start, {"export": series})
+
+    def _lifetime(
+        self, system: SimSystem, start: date | None, series: dict[str, list[int]]
+    ) -> web.Response:
+        return _json(
+            {
+                "system_id": system.system_id,
+                "start_date": None if start is None else start.isoformat(),
+                **series,
+                "meta": self._meta(system, _Format("", system.tz)),
+            }
+        )
+
+    async def _v4_latest(self, request: web.Request) -> web.StreamResponse:
+        system = self._system_of(request)
+        now = self._now()
+        until = system.visible_until(now)
+        report = system.last_report(now)
+        devices: dict[str, list[dict[str, object]]] = {}
+        last = self._visible_flows(system, (until or 0) - QUARTER, until or 0)
+        if system.flows is not None and last:
+            flow = last[-1]
+            devices["meters"] = [
+                {
+                    "name": "production",
+                    "channel": 1,
+                    "last_report_at": report,
+                    "power": flow.production * 4,
+                },
+                {
+                    "name": "consumption",
+                    "channel": 1,
+                    "last_report_at": report,
+                    "power": flow.consumption * 4,
+                },
+            ]
+            if flow.soc_percent is not None:
+                devices["encharges"] = [
+                    {
+                        "name": "encharge",
+                        "channel": 1,
+                        "last_report_at": report,
+                        "power": (flow.discharge - flow.charge) * 4,
+                        "operational_mode": "self_consumption",
+                        "soc": flow.soc_percent,
+                    }
+                ]
+        return _json({"system_id": system.system_id, "devices": devices})
 
 
 def _jsonp(request: web.Request, response: web.StreamResponse) -> web.StreamResponse:

@@ -9,6 +9,7 @@ the epoch second and a seed. Nothing here keeps state.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 import math
 from typing import Final
@@ -94,7 +95,27 @@ class Sky:
         wobble = 0.5 + 0.5 * math.sin(t / 1380 + self.seed % 97) * math.sin(
             t / 420 + self.seed % 89
         )
-        return 0.92 * sun.sin_elevation**1.15 * (1 - self.cloudiness(t) * wobble)
+        clear: float = sun.sin_elevation**1.15
+        return 0.92 * clear * (1 - self.cloudiness(t) * wobble)
+
+    def irradiances(self, times: Iterable[float]) -> list[float]:
+        """:meth:`irradiance` of many moments: the same numbers, the clouds looked up once a day."""
+        out: list[float] = []
+        cloud_day: int | None = None
+        cloudiness = 0.0
+        seed97, seed89 = self.seed % 97, self.seed % 89
+        for t in times:
+            sun = sun_position(t, self.latitude, self.longitude)
+            if sun.sin_elevation <= 0:
+                out.append(0.0)
+                continue
+            day = math.floor(t / 86400 + self.longitude / 360)
+            if day != cloud_day:
+                cloud_day, cloudiness = day, 0.6 * unit(self.seed, day, 11) ** 2
+            wobble = 0.5 + 0.5 * math.sin(t / 1380 + seed97) * math.sin(t / 420 + seed89)
+            clear: float = sun.sin_elevation**1.15
+            out.append(0.92 * clear * (1 - cloudiness * wobble))
+        return out
 
     def daylight(self, start: float, end: float, step: float = 60.0) -> tuple[float, float] | None:
         """First and last sample (every ``step`` s in ``[start, end)``) with the sun up."""

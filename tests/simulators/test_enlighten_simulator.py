@@ -7,12 +7,14 @@ the vendor notes; the simulator's truth accessors are compared with what its API
 from __future__ import annotations
 
 import asyncio
+import base64
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 import itertools
 import json
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 import pytest
@@ -590,3 +592,382 @@ async def test_scripts_simulate_enlighten_serves_v2() -> None:
                     statuses.append(response.status)
     assert statuses == [200, 200, 200, 409]
     assert "api/v2" in "".join(banner)
+
+
+# -- v4: OAuth2 ----------------------------------------------------------------------------------
+
+REDIRECT = "https://example.com/auth/external/callback"
+
+
+def _basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+class V4:
+    """The OAuth2 dance and Bearer + ``key`` GETs."""
+
+    def __init__(self, http: aiohttp.ClientSession, sim: EnlightenSimulator) -> None:
+        self.http = http
+        self.sim = sim
+        self.key = sim.config.v4_api_key
+        self.access: str | None = None
+        self.refresh: str | None = None
+
+    async def authorize(self, state: str = "st-1", **extra: str) -> dict[str, list[str]]:
+        params = {
+            "response_type": "code",
+            "client_id": self.sim.config.client_id,
+            "redirect_uri": REDIRECT,
+            "state": state,
+            **extra,
+        }
+        async with self.http.get(
+            f"{self.sim.url}/oauth/authorize", params=params, allow_redirects=False
+        ) as response:
+            assert response.status == 302
+            location = response.headers["Location"]
+        assert location.startswith(REDIRECT + "?")
+        return parse_qs(urlsplit(location).query)
+
+    async def token(
+        self, *, in_body: bool = False, secret: str | None = None, **params: str
+    ) -> tuple[int, dict[str, Any]]:
+        cfg = self.sim.config
+        headers = {"Authorization": _basic(cfg.client_id, secret or cfg.client_secret)}
+        kwargs: dict[str, Any] = {"data": params} if in_body else {"params": params}
+        async with self.http.post(
+            f"{self.sim.url}/oauth/token", headers=headers, **kwargs
+        ) as response:
+            body = await response.json()
+            if response.status == 200:
+                self.access, self.refresh = body["access_token"], body["refresh_token"]
+            return response.status, body
+
+    async def login(self) -> None:
+        code = (await self.authorize())["code"][0]
+        status, _ = await self.token(
+            grant_type="authorization_code", code=code, redirect_uri=REDIRECT
+        )
+        assert status == 200
+
+    async def get(self, path: str, **params: Any) -> Reply:
+        headers = {"Authorization": f"Bearer {self.access}"} if self.access else {}
+        query = {"key": self.key, **{k: str(v) for k, v in params.items()}}
+        async with self.http.get(
+            f"{self.sim.url}/api/v4/{path}", params=query, headers=headers
+        ) as response:
+            return Reply(response.status, response.content_type, await response.text())
+
+    async def ok(self, path: str, **params: Any) -> Any:
+        reply = await self.get(path, **params)
+        assert reply.status == 200, reply.text
+        return reply.json()
+
+
+@pytest.fixture
+async def v4(http: aiohttp.ClientSession, clock: SimClock) -> AsyncIterator[V4]:
+    config = EnlightenConfig(v4_minute_limit=1000, v4_month_limit=100_000)
+    async with EnlightenSimulator(config, clock) as simulator:
+        client = V4(http, simulator)
+        await client.login()
+        yield client
+
+
+async def test_oauth_authorize_redirects_with_code_and_state(v4: V4) -> None:
+    query = await v4.authorize(state="xyz")
+    assert query["state"] == ["xyz"]
+    assert len(query["code"][0]) >= 8
+    v4.sim.config.refuse_consent = True
+    refused = await v4.authorize(state="abc")
+    assert (refused["error"], refused["state"]) == (["access_denied"], ["abc"])
+    assert "code" not in refused
+    async with v4.http.get(
+        f"{v4.sim.url}/oauth/authorize",
+        params={"response_type": "code", "client_id": "other", "redirect_uri": REDIRECT},
+        allow_redirects=False,
+    ) as response:
+        assert response.status == 400
+
+
+async def test_oauth_token_fields_code_single_use_and_redirect_checked(v4: V4) -> None:
+    code = (await v4.authorize())["code"][0]
+    status, body = await v4.token(
+        in_body=True, grant_type="authorization_code", code=code, redirect_uri=REDIRECT
+    )
+    assert status == 200
+    assert set(body) >= {
+        "access_token",
+        "token_type",
+        "refresh_token",
+        "expires_in",
+        "scope",
+        "enl_uid",
+        "enl_cid",
+        "jti",
+    }
+    assert (body["token_type"], body["enl_uid"]) == ("bearer", v4.sim.config.enl_uid)
+    assert 86000 < body["expires_in"] <= 86400
+    again = await v4.token(grant_type="authorization_code", code=code, redirect_uri=REDIRECT)
+    assert again == (
+        400,
+        {"error": "invalid_grant", "error_description": "Invalid authorization code"},
+    )
+    code = (await v4.authorize())["code"][0]
+    status, body = await v4.token(
+        grant_type="authorization_code", code=code, redirect_uri="https://elsewhere/cb"
+    )
+    assert (status, body["error"]) == (400, "invalid_grant")
+    code = (await v4.authorize())["code"][0]
+    status, body = await v4.token(
+        secret="wrong", grant_type="authorization_code", code=code, redirect_uri=REDIRECT
+    )
+    assert (status, body["error"]) == (401, "invalid_client")
+    assert (await v4.token(grant_type="password"))[0] == 400
+
+
+async def test_access_token_expires_and_refresh_rotates(v4: V4, clock: SimClock) -> None:
+    await v4.ok("systems")
+    clock.advance(timedelta(days=1))
+    expired = await v4.get("systems")
+    assert (expired.status, expired.json()["code"]) == (401, 401)
+    old = v4.refresh
+    assert old is not None
+    status, body = await v4.token(grant_type="refresh_token", refresh_token=old)
+    assert status == 200
+    assert body["refresh_token"] != old
+    await v4.ok("systems")
+    reused = await v4.token(in_body=True, grant_type="refresh_token", refresh_token=old)
+    assert reused == (400, {"error": "invalid_grant", "error_description": "Invalid refresh token"})
+    assert v4.sim.oauth.refreshes == 1
+    v4.sim.oauth.revoke_refresh_tokens()
+    assert (await v4.token(grant_type="refresh_token", refresh_token=body["refresh_token"]))[
+        0
+    ] == 400
+
+
+async def test_v4_keys_missing_token_and_foreign_app(v4: V4) -> None:
+    v4.key = v4.sim.config.foreign_api_keys[0]
+    reply = await v4.get("systems")
+    assert (reply.status, reply.json()) == (
+        401,
+        {"message": "Not Authorized", "details": "API Key -Client mismatch", "code": 401},
+    )
+    v4.key = "unknown"
+    assert (await v4.get("systems")).status == 401
+    v4.key = v4.sim.config.v4_api_key
+    v4.access = None
+    assert (await v4.get("systems")).status == 401
+    assert v4.sim.usage(v4.key).total == 0
+
+
+async def test_v4_429_at_the_minute_and_month_limits(
+    http: aiohttp.ClientSession, clock: SimClock
+) -> None:
+    async with EnlightenSimulator(EnlightenConfig(v4_month_limit=15), clock) as sim:
+        v4 = V4(http, sim)
+        await v4.login()
+        for _ in range(10):
+            await v4.ok("systems/1001/summary")
+        reply = await v4.get("systems/1001/summary")
+        expected = {
+            "message": "Too Many Requests",
+            "details": "Usage limit exceeded for plan Watt",
+            "code": 429,
+        }
+        assert (reply.status, reply.json()) == (429, expected)
+        for minute in range(1, 6):
+            clock.set(NOON + timedelta(minutes=minute))
+            await v4.ok("systems")
+        clock.set(NOON + timedelta(minutes=7))
+        reply = await v4.get("systems")
+        assert (reply.status, reply.json()) == (429, expected)  # the month: 15 spent
+        usage = sim.usage(sim.config.v4_api_key)
+        assert (usage.total, usage.rejected_limit, usage.max_per_minute) == (15, 2, 10)
+        assert sim.oauth.token_requests == 1  # token calls are not counted by default
+
+
+# -- v4: the API ---------------------------------------------------------------------------------
+
+
+async def test_v4_systems_pages(v4: V4) -> None:
+    first = await v4.ok("systems", page=1, size=2)
+    assert (first["total"], first["current_page"], first["size"], first["count"]) == (3, 1, 2, 2)
+    assert first["items"] == "systems"
+    assert [s["system_id"] for s in first["systems"]] == [1001, 1002]
+    assert first["systems"][0]["name"] == "Sonnenhof"
+    assert first["systems"][0]["energy_lifetime"] == -1
+    second = await v4.ok("systems", page=2, size=2)
+    assert [s["system_id"] for s in second["systems"]] == [1003]
+    assert (await v4.ok("systems", size=500))["size"] == 100
+
+
+async def test_v4_summary_and_devices_with_and_without_battery(v4: V4, clock: SimClock) -> None:
+    summary = await v4.ok("systems/1002/summary")
+    assert summary["battery_capacity_wh"] == 10_080
+    assert {"battery_charge_w", "battery_discharge_w"} <= set(summary)
+    v2_like = await v4.ok("systems/1001/summary")
+    assert "battery_capacity_wh" not in v2_like
+    devices = (await v4.ok("systems/1002/devices"))["devices"]
+    assert set(devices) == {"micros", "meters", "gateways", "encharges"}
+    assert [m.get("config_type") for m in devices["meters"]] == [None, "Net"]
+    plain = (await v4.ok("systems/1001/devices"))["devices"]
+    assert set(plain) == {"micros", "gateways"}
+    assert len(plain["micros"]) == 15
+    v4.sim.remove_battery(1002)
+    clock.advance(timedelta(minutes=30))
+    assert "encharges" not in (await v4.ok("systems/1002/devices"))["devices"]
+    assert "battery_capacity_wh" not in await v4.ok("systems/1002/summary")
+    battery = await v4.ok("systems/1002/telemetry/battery")
+    assert battery["total_devices"] == 0
+    assert battery["intervals"][-1]["end_at"] <= v4.sim.systems[1002].flows.battery_removed_at  # type: ignore[union-attr]
+    with pytest.raises(ValueError, match="no battery"):
+        v4.sim.remove_battery(1001)
+
+
+async def test_v4_production_micro_equals_truth(v4: V4) -> None:
+    start = _ts(datetime(2026, 6, 20, 0, 0, tzinfo=UTC))
+    body = await v4.ok("systems/1001/telemetry/production_micro", start_at=start)
+    truth = v4.sim.truth_intervals(
+        1001, datetime.fromtimestamp(start, UTC), datetime.fromtimestamp(start + 86400, UTC)
+    )
+    assert [(i["end_at"], i["enwh"]) for i in body["intervals"]] == [
+        (_ts(e), wh) for e, wh in truth
+    ]
+    assert (body["granularity"], body["items"], body["start_at"]) == ("day", "intervals", start)
+    week = await v4.ok(
+        "systems/1001/telemetry/production_micro", start_at=start - 6 * 86400, granularity="week"
+    )
+    assert len(week["intervals"]) > 6 * 150
+    assert week["intervals"][-1]["end_at"] <= start + 86400
+    newer = await v4.ok("systems/1001/telemetry/production_micro", start_at=_ts(NOON) - 60)
+    assert newer["intervals"] == []  # nothing newer: not an error
+    too_old = await v4.get(
+        "systems/1001/telemetry/production_micro", start_at=_ts(NOON) - 3 * 365 * 86400
+    )
+    assert too_old.status == 422
+    assert (
+        await v4.get("systems/1001/telemetry/production_micro", granularity="year")
+    ).status == 422
+
+
+@pytest.mark.parametrize(
+    "first_day", [datetime(2026, 6, 14, tzinfo=UTC), datetime(2025, 12, 10, tzinfo=UTC)]
+)
+async def test_v4_energy_is_conserved_and_soc_within_capacity(v4: V4, first_day: datetime) -> None:
+    flows = v4.sim.truth_flows(1002, first_day, first_day + timedelta(days=7))
+    assert len(flows) == 7 * 96
+    for f in flows:
+        assert f.production + f.imported + f.discharge == f.consumption + f.exported + f.charge
+        assert f.soc_percent is not None
+        assert 10 <= f.soc_percent <= 100
+        assert min(f.imported, f.exported, f.charge, f.discharge) >= 0
+        assert f.imported == 0 or f.exported == 0
+    assert sum(f.charge for f in flows) > 0
+    assert sum(f.discharge for f in flows) > 0
+    # midsummer: a surplus exported; December: the battery runs empty and the grid helps
+    assert sum(f.exported if first_day.month == 6 else f.imported for f in flows) > 0
+    meter = dict(v4.sim.truth_meter_intervals(1002, first_day, first_day + timedelta(days=7)))
+    assert [f.production for f in flows] == [
+        meter[datetime.fromtimestamp(f.end_at, UTC)] for f in flows
+    ]
+
+
+async def test_v4_site_telemetry_series_match_the_flows(v4: V4) -> None:
+    start = _ts(datetime(2026, 6, 19, 0, 0, tzinfo=UTC))
+    flows = v4.sim.truth_flows(
+        1002, datetime.fromtimestamp(start, UTC), datetime.fromtimestamp(start + 86400, UTC)
+    )
+    path = "systems/1002/"
+    consumption = await v4.ok(path + "telemetry/consumption_meter", start_at=start)
+    assert [i["enwh"] for i in consumption["intervals"]] == [f.consumption for f in flows]
+    production = await v4.ok(path + "telemetry/production_meter", start_at=start)
+    assert [i["wh_del"] for i in production["intervals"]] == [f.production for f in flows]
+    imported = await v4.ok(path + "energy_import_telemetry", start_at=start)
+    assert [i["wh_imported"] for i in imported["intervals"]] == [f.imported for f in flows]
+    exported = await v4.ok(path + "energy_export_telemetry", start_at=start)
+    assert [i["wh_exported"] for i in exported["intervals"][0]] == [f.exported for f in flows]
+    battery = await v4.ok(path + "telemetry/battery", start_at=start)
+    assert [
+        (i["charge"]["enwh"], i["discharge"]["enwh"], i["soc"]["percent"])
+        for i in battery["intervals"]
+    ] == [(f.charge, f.discharge, f.soc_percent) for f in flows]
+    assert len(consumption["intervals"]) == 96
+    week = await v4.ok(
+        path + "telemetry/consumption_meter", start_at=start - 6 * 86400, granularity="week"
+    )
+    assert len(week["intervals"]) == 672
+    rgm = await v4.ok(path + "rgm_stats", start_at=start - 6 * 86400, end_at=start + 86400 * 30)
+    assert len(rgm["intervals"]) == 672
+
+
+async def test_v4_sites_without_meters_have_no_site_series(v4: V4) -> None:
+    for series in ("telemetry/consumption_meter", "energy_import_telemetry", "telemetry/battery"):
+        body = await v4.ok(f"systems/1001/{series}")
+        assert (body["total_devices"], body["intervals"]) == (0, [])
+    lifetime = await v4.ok("systems/1001/consumption_lifetime")
+    assert (lifetime["start_date"], lifetime["consumption"]) == (None, [])
+    assert (await v4.ok("systems/1001/latest_telemetry"))["devices"] == {}
+
+
+async def test_v4_lifetime_series_are_daily_sums_of_the_flows(v4: V4) -> None:
+    system = v4.sim.systems[1002]
+    day = date(2026, 6, 18)
+    args = {"start_date": day.isoformat(), "end_date": (day + timedelta(days=1)).isoformat()}
+    midnight = datetime.combine(day, datetime.min.time(), system.tz)
+    flows = v4.sim.truth_flows(1002, midnight, midnight + timedelta(days=1))
+    consumption = await v4.ok("systems/1002/consumption_lifetime", **args)
+    assert consumption["consumption"][0] == sum(f.consumption for f in flows)
+    battery = await v4.ok("systems/1002/battery_lifetime", **args)
+    assert battery["charge"][0] == sum(f.charge for f in flows)
+    assert battery["discharge"][0] == sum(f.discharge for f in flows)
+    imported = await v4.ok("systems/1002/energy_import_lifetime", **args)
+    assert imported["import"][0] == sum(f.imported for f in flows)
+    exported = await v4.ok("systems/1002/energy_export_lifetime", **args)
+    assert exported["export"][0] == sum(f.exported for f in flows)
+    production = await v4.ok("systems/1002/energy_lifetime", production="all", **args)
+    assert production["production"][0] == sum(f.production for f in flows)
+    full = await v4.ok("systems/1002/consumption_lifetime")
+    assert full["start_date"] == system.day_of_end(system.flows.first_end).isoformat()  # type: ignore[union-attr]
+    assert len(full["consumption"]) == 200 + 1  # from the day the meters came to yesterday
+
+
+async def test_v4_latest_telemetry(v4: V4) -> None:
+    body = await v4.ok("systems/1002/latest_telemetry")
+    meters = {m["name"]: m["power"] for m in body["devices"]["meters"]}
+    flow = v4.sim.truth_flows(1002, NOON - timedelta(minutes=30), NOON - timedelta(minutes=15))[-1]
+    assert meters == {"production": flow.production * 4, "consumption": flow.consumption * 4}
+    assert body["devices"]["encharges"][0]["soc"] == flow.soc_percent
+
+
+async def test_v4_faults_in_the_v4_shape(v4: V4) -> None:
+    v4.sim.fail_next("502", path="/summary")
+    reply = await v4.get("systems/1001/summary")
+    assert (reply.status, reply.json()) == (
+        502,
+        {"message": "Bad Gateway", "details": "Bad Gateway", "code": 502},
+    )
+    v4.sim.fail_next("malformed")
+    with pytest.raises(json.JSONDecodeError):
+        (await v4.get("systems")).json()
+    assert (await v4.get("systems/1001/nothing")).json()["code"] == 404
+
+
+async def test_scripts_simulate_enlighten_serves_v4_and_oauth() -> None:
+    async with simulator_process(
+        "enlighten", "--client-id", "C1", "--client-secret", "S1", lines=4
+    ) as banner:
+        url = banner[0].split(" on ")[1].split()[0]
+        async with aiohttp.ClientSession() as http:
+            params = {"response_type": "code", "client_id": "C1", "redirect_uri": REDIRECT}
+            async with http.get(
+                f"{url}/oauth/authorize", params=params, allow_redirects=False
+            ) as response:
+                code = parse_qs(urlsplit(response.headers["Location"]).query)["code"][0]
+            async with http.post(
+                f"{url}/oauth/token",
+                params={"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT},
+                headers={"Authorization": _basic("C1", "S1")},
+            ) as response:
+                assert response.status == 200
+    assert "/api/v4" in banner[2]
+    assert "/oauth/authorize" in banner[2]

@@ -1,4 +1,4 @@
-"""The shared sun model: sunrise and sunset where they belong, clouds bounded, faithful to Tigo's."""
+"""The shared sun model: sunrise and sunset where they belong, clouds bounded, as in tigo.py."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from tests.simulators.sun import Sky, seed_of, sun_position, unit
 BERLIN = (52.52, 13.405)
 
 
-def _epoch(*args: int) -> float:
-    return datetime(*args, tzinfo=UTC).timestamp()
+def _epoch(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> float:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC).timestamp()
 
 
 def test_unit_is_reproducible_and_in_range() -> None:
@@ -84,3 +84,9 @@ def test_faithful_to_the_tigo_simulator() -> None:
         expected = 0.0 if light is None else light.irradiance
         assert sky.irradiance(m * 60 + 30) == expected
     assert tigo._unit(5, 6, 7) == unit(5, 6, 7)
+
+
+def test_batch_irradiances_equal_single_ones() -> None:
+    sky = Sky(*BERLIN, seed=seed_of("batch"))
+    times = [_epoch(2026, 3, 1) + 97.0 * k for k in range(3000)]
+    assert sky.irradiances(times) == [sky.irradiance(t) for t in times]
