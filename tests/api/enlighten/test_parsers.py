@@ -503,11 +503,11 @@ def test_v4_daily_series() -> None:
         "consumption_lifetime",
         "consumption",
     )
-    assert consumption.values == (5000, 6000)
+    assert consumption.values == (5000, 6000, 0)  # zeros kept outside production
     charge, discharge = p.parse_battery_lifetime(
         {"system_id": 7, "start_date": "2024-01-01", "charge": [1, 2], "discharge": [3, 0]}
     )
-    assert (charge.values, discharge.values) == ((1, 2), (3,))
+    assert (charge.values, discharge.values) == ((1, 2), (3, 0))
     imported = p.parse_daily_series(
         {"start_date": 1704063600, "energy_import": [7]}, "x", "import", "energy_import"
     )

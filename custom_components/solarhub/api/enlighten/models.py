@@ -144,10 +144,11 @@ class BatterySeries:
 class DailyEnergy:
     """A daily energy series (``energy_lifetime`` and v4's other ``*_lifetime`` series).
 
-    ``values`` has one Wh value per day from ``start_date``, no gaps; trailing zeros (days not
-    reported yet) are dropped. ``micro_production`` / ``meter_production`` come with
-    ``production=all`` (trailing zeros dropped too); ``meter_start_date`` is where the merged series
-    switches to the meter.
+    ``values`` has one Wh value per day from ``start_date``, no gaps. In production series
+    (``energy_lifetime``) trailing zeros (days not reported yet) are dropped; v4's consumption,
+    battery and grid series keep their zeros (a day without import is real).
+    ``micro_production`` / ``meter_production`` come with ``production=all`` (trailing zeros
+    dropped too); ``meter_start_date`` is where the merged series switches to the meter.
     """
 
     system_id: int | None
@@ -189,6 +190,7 @@ class Device:
     status: str | None = None
     last_report_at: datetime | None = None
     config_type: str | None = None  # meters on v4: "Net" or "Total" consumption metering
+    measurement_type: str | None = None  # meters on v4: "production", "net-consumption", ...
     active: bool | None = None
 
 

@@ -213,15 +213,15 @@ def _flat_objects(obj: _Obj, key: str, what: str) -> list[dict[str, object]]:
     return items
 
 
-def _series(obj: _Obj, key: str, what: str) -> tuple[float, ...]:
-    """A daily Wh series with the trailing zeros (days not reported yet) dropped."""
+def _series(obj: _Obj, key: str, what: str, *, drop_trailing_zeros: bool) -> tuple[float, ...]:
+    """A daily Wh series; with ``drop_trailing_zeros``, the days not reported yet dropped."""
     values = []
     for index, item in enumerate(_list(obj, key, what)):
         number = _number_or_none(item)
         if number is None:
             raise malformed(what, f"{key}[{index}] should be a number, got {shown(item)}")
         values.append(number)
-    while values and values[-1] == 0:
+    while drop_trailing_zeros and values and values[-1] == 0:
         values.pop()
     return tuple(values)
 
@@ -348,14 +348,14 @@ def empty_series(system_id: int, length: timedelta) -> IntervalSeries:
     return IntervalSeries(system_id=system_id, length=length, intervals=())
 
 
-def _daily(obj: _Obj, what: str, key: str) -> DailyEnergy:
+def _daily(obj: _Obj, what: str, key: str, *, production: bool) -> DailyEnergy:
     return DailyEnergy(
         system_id=_system_id(obj, what),
         start_date=parse_day(obj.get("start_date"), "start_date", what),
-        values=_series(obj, key, what),
+        values=_series(obj, key, what, drop_trailing_zeros=production),
         meter_start_date=parse_day(obj.get("meter_start_date"), "meter_start_date", what),
-        micro_production=_series(obj, "micro_production", what),
-        meter_production=_series(obj, "meter_production", what),
+        micro_production=_series(obj, "micro_production", what, drop_trailing_zeros=True),
+        meter_production=_series(obj, "meter_production", what, drop_trailing_zeros=True),
         meta=parse_meta(obj.get("meta"), what),
     )
 
@@ -365,7 +365,7 @@ def parse_energy_lifetime(raw: object, what: str = "energy_lifetime") -> DailyEn
 
     With ``production=all`` also the micro and meter series.
     """
-    return _daily(as_dict(raw, what), what, "production")
+    return _daily(as_dict(raw, what), what, "production", production=True)
 
 
 # ---- v2 --------------------------------------------------------------------------------------
@@ -406,6 +406,7 @@ def _device(
         status=_text(obj, "status", what),
         last_report_at=_optional_time(obj, "last_report_at", what),
         config_type=_text(obj, "config_type", what),
+        measurement_type=_text(obj, "measurement_type", what),
         active=active if isinstance(active, bool) else None,
     )
 
@@ -554,10 +555,14 @@ def parse_battery_telemetry(raw: object) -> BatterySeries:
 
 
 def parse_daily_series(raw: object, what: str, *keys: str) -> DailyEnergy:
-    """A v4 ``*_lifetime`` daily series, the values under the first of ``keys`` present."""
+    """A v4 ``*_lifetime`` daily series, the values under the first of ``keys`` present.
+
+    Zeros are kept: a day without grid import or battery use is real (the "trailing zeros = not
+    reported" rule is the production series'); ``meta.last_energy_at`` says what was reported.
+    """
     obj = as_dict(raw, what)
     key = next((key for key in keys if key in obj), keys[0])
-    return _daily(obj, what, key)
+    return _daily(obj, what, key, production=False)
 
 
 def parse_battery_lifetime(raw: object) -> tuple[DailyEnergy, DailyEnergy]:
