@@ -89,6 +89,7 @@ __all__ = [
     "EnvoySpec",
     "KeyUsage",
     "SystemSpec",
+    "TruthSource",
 ]
 
 INTERVAL: Final = 300
@@ -665,6 +666,9 @@ def _values(request: web.Request, name: str) -> list[str]:
     return [*request.query.getall(name, []), *request.query.getall(f"{name}[]", [])]
 
 
+type TruthSource = Literal[
+    "micro", "meter", "consumption", "imported", "exported", "charge", "discharge"
+]
 type _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -726,18 +730,23 @@ class EnlightenSimulator(LoopbackSimulator[EnlightenConfig]):
         return [(datetime.fromtimestamp(e, UTC), wh) for e, wh in rows]
 
     def truth_hourly(
-        self,
-        system_id: int,
-        start: datetime,
-        end: datetime,
-        source: Literal["micro", "meter"] = "micro",
+        self, system_id: int, start: datetime, end: datetime, source: TruthSource = "micro"
     ) -> dict[datetime, int]:
-        """Wh per UTC hour (keyed by the hour's start) of the intervals ending in (start, end]."""
-        rows = (
-            self.truth_meter_intervals(system_id, start, end)
-            if source == "meter"
-            else self.truth_intervals(system_id, start, end)
-        )
+        """Wh per UTC hour (keyed by the hour's start) of the intervals ending in (start, end].
+
+        ``source``: "micro" (5-minute intervals), "meter" (revenue-grade meter quarters) or one
+        of the v4 site flows ("consumption", "imported", "exported", "charge", "discharge").
+        """
+        rows: list[tuple[datetime, int]]
+        if source == "micro":
+            rows = self.truth_intervals(system_id, start, end)
+        elif source == "meter":
+            rows = self.truth_meter_intervals(system_id, start, end)
+        else:
+            rows = [
+                (datetime.fromtimestamp(f.end_at, UTC), int(getattr(f, source)))
+                for f in self.truth_flows(system_id, start, end)
+            ]
         hours: dict[datetime, int] = {}
         for end_at, wh in rows:
             hour = (end_at - timedelta(seconds=1)).replace(minute=0, second=0, microsecond=0)

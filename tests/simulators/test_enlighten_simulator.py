@@ -971,3 +971,48 @@ async def test_scripts_simulate_enlighten_serves_v4_and_oauth() -> None:
                 assert response.status == 200
     assert "/api/v4" in banner[2]
     assert "/oauth/authorize" in banner[2]
+
+
+async def test_token_requests_can_count_against_the_v4_budget(
+    http: aiohttp.ClientSession, clock: SimClock
+) -> None:
+    config = EnlightenConfig(count_token_requests=True, v4_minute_limit=3)
+    async with EnlightenSimulator(config, clock) as sim:
+        v4 = V4(http, sim)
+        await v4.login()
+        await v4.ok("systems")
+        await v4.ok("systems")
+        assert (await v4.get("systems")).status == 429
+        status, body = await v4.token(grant_type="refresh_token", refresh_token=v4.refresh or "")
+        assert (status, body["code"]) == (429, 429)
+        assert sim.usage(config.v4_api_key).total == 3
+
+
+async def test_v4_hourly_truth_of_the_site_flows(v4: V4) -> None:
+    start = datetime(2026, 6, 20, tzinfo=UTC)
+    flows = v4.sim.truth_flows(1002, start, start + timedelta(days=1))
+    hourly = v4.sim.truth_hourly(1002, start, start + timedelta(days=1), source="consumption")
+    assert len(hourly) == 24
+    assert sum(hourly.values()) == sum(f.consumption for f in flows)
+    assert hourly[start] == sum(f.consumption for f in flows[:4])
+
+
+async def test_a_simulated_day_lifetime_plus_today_never_dips(
+    api: V2, sim: EnlightenSimulator, clock: SimClock
+) -> None:
+    """Over 36 hours in 15-minute steps every system's lifetime + today only grows, by truth."""
+    clock.set(datetime(2026, 6, 21, 18, 0, tzinfo=UTC))
+    previous = dict.fromkeys(sim.systems, 0)
+    for _ in range(36 * 4):
+        for system_id in sim.systems:
+            body = await api.ok(f"systems/{system_id}/summary")
+            total = body["energy_lifetime"] + body["energy_today"]
+            assert total >= previous[system_id]
+            previous[system_id] = total
+        clock.advance(900)
+    summary = await api.ok("systems/1001/summary")
+    assert summary["energy_lifetime"] + summary["energy_today"] >= previous[1001]
+    today = clock.now().astimezone(sim.system(1001).tz).date()
+    series = await api.ok("systems/1001/energy_lifetime", end_date=today.isoformat())
+    assert sum(series["production"]) == summary["energy_lifetime"] + summary["energy_today"]
+    assert series["production"][-2] == sim.truth_day(1001, today - timedelta(days=1))
