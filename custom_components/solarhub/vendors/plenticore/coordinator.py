@@ -56,9 +56,7 @@ class _PollingCoordinator[DataT](SolarHubCoordinator[DataT]):
         self.known = frozenset(known)
 
     def wanted(self) -> frozenset[DataPoint]:
-        """The data points enabled entities need (all known ones at first, to fill new entities)."""
-        if not self.first_poll_done:
-            return self.known
+        """The known data points the enabled entities request (``requested``)."""
         return frozenset(point for point in self.requested() if point in self.known)
 
 

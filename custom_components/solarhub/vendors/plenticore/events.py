@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
 
 from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
-from homeassistant.const import Platform
 
 from ...api.plenticore.models import InverterEvent
 from ...binary_sensor import SolarHubBinarySensorDescription
-from ...entity import SolarHubEntityDescription
+from ...devices import Identifier
+from ...entity import EntitySpec
 from ...event import SolarHubEventDescription
-from .coordinator import EventsData
+from .coordinator import EventsCoordinator, EventsData
 
 EVENT_TYPES = ["error", "warning", "info"]
 
 
-def _attributes(event: InverterEvent) -> dict[str, Any]:
+def _attributes(event: InverterEvent) -> dict[str, object]:
     return {
         "code": event.code,
         "category": event.category,
@@ -28,24 +27,24 @@ def _attributes(event: InverterEvent) -> dict[str, Any]:
     }
 
 
-def _active_events(data: EventsData) -> Mapping[str, Any]:
+def _active_events(data: EventsData) -> Mapping[str, object]:
     return {"events": [_attributes(event) for event in data.active]}
 
 
-def _new_events(data: EventsData) -> Iterable[tuple[str, Mapping[str, Any]]]:
+def _new_events(data: EventsData) -> Iterable[tuple[str, Mapping[str, object]]]:
     for event in reversed(data.new):  # oldest first, as they happened
         kind = event.category if event.category in EVENT_TYPES else "info"
         yield kind, _attributes(event)
 
 
-PROBLEM = SolarHubBinarySensorDescription(
+PROBLEM = SolarHubBinarySensorDescription[EventsData](
     key="inverter_problem",
     translation_key="inverter_problem",
     device_class=BinarySensorDeviceClass.PROBLEM,
     is_on_fn=lambda data: bool(data.active),
     attributes_fn=_active_events,
 )
-EVENT = SolarHubEventDescription(
+EVENT = SolarHubEventDescription[EventsData](
     key="inverter_event",
     translation_key="inverter_event",
     event_types=EVENT_TYPES,
@@ -53,10 +52,11 @@ EVENT = SolarHubEventDescription(
 )
 
 
-def event_descriptions(platform: Platform) -> list[SolarHubEntityDescription]:
-    """The events entities on ``platform``."""
-    if platform is Platform.BINARY_SENSOR:
-        return [PROBLEM]
-    if platform is Platform.EVENT:
-        return [EVENT]
-    return []
+def event_specs(coordinator: EventsCoordinator, device: Identifier) -> list[EntitySpec[EventsData]]:
+    """The problem binary sensor and the event entity."""
+    return [
+        EntitySpec(
+            coordinator=coordinator, description=description, device=device, key=description.key
+        )
+        for description in (PROBLEM, EVENT)
+    ]

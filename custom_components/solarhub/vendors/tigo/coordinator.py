@@ -106,7 +106,6 @@ class TigoLiveCoordinator(SolarHubCoordinator[LiveData]):
         topology: Topology,
         tz: tzinfo,
         interval: timedelta,
-        initial_params: frozenset[str],
         statistic: EnergyStatistic | None,
     ) -> None:
         super().__init__(hass, entry, name=f"{topology.system.name} live", update_interval=interval)
@@ -115,7 +114,6 @@ class TigoLiveCoordinator(SolarHubCoordinator[LiveData]):
         self.tz = tz
         self.base_interval = interval
         self.statistic = statistic
-        self._initial_params = initial_params
         self._config_update = client.config_update(topology.system.system_id)
         self._topology_read = dt_util.utcnow()
         self._imported_until: datetime | None = None
@@ -127,8 +125,6 @@ class TigoLiveCoordinator(SolarHubCoordinator[LiveData]):
 
     def wanted_params(self) -> frozenset[str]:
         """Pin always; Vin, Iin and RSSI while an entity showing them is enabled."""
-        if not self.first_poll_done:
-            return self._initial_params | {"Pin"}
         return frozenset({"Pin", *(p for p in self.requested() if isinstance(p, str))})
 
     @override
