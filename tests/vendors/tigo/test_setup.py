@@ -128,7 +128,12 @@ async def test_voltage_is_fetched_only_while_enabled(
     await tick(hass, tigo, LIVE, freezer)
     assert (requests_of(tigo) - before)["data/aggregate"] == 2  # Pin and Vin
 
-    er.async_get(hass).async_update_entity(voltage, disabled_by=er.RegistryEntryDisabler.USER)
+    registry = er.async_get(hass)
+    for registry_entry in er.async_entries_for_config_entry(registry, tigo_entry.entry_id):
+        if registry_entry.unique_id.endswith("_voltage"):  # every panel's
+            registry.async_update_entity(
+                registry_entry.entity_id, disabled_by=er.RegistryEntryDisabler.USER
+            )
     await hass.config_entries.async_reload(tigo_entry.entry_id)
     await hass.async_block_till_done()
     assert hass.states.get(voltage) is None  # disabled: not even fetched
