@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 import logging
+import re
 from typing import TYPE_CHECKING, override
 
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
@@ -174,6 +175,8 @@ class SettingsCoordinator(_PollingCoordinator[Mapping[DataPoint, str]]):
 
 
 _INTEGER_TYPES = frozenset({"byte", "uint8", "int8", "uint16", "int16", "uint32", "int32"})
+_INTEGER = re.compile(r"-?[0-9]{1,20}", re.ASCII)  # bounded: int() refuses 4,300+ digits
+_DECIMAL = re.compile(r"-?[0-9]{1,20}(\.[0-9]{1,20})?", re.ASCII)
 
 
 def validate_setting(meta: SettingMeta, value: str) -> None:
@@ -184,10 +187,11 @@ def validate_setting(meta: SettingMeta, value: str) -> None:
         return
     if meta.type not in _INTEGER_TYPES and meta.type != "float":
         return
-    try:
-        number = int(value) if meta.type in _INTEGER_TYPES else float(value)
-    except ValueError:
-        raise _invalid(meta, value) from None
+    # Plain ASCII decimals only: int() and float() also take other scripts' digits, spaces,
+    # underscores, signs, exponents and "nan", none of which the inverter reads.
+    if not (_INTEGER if meta.type in _INTEGER_TYPES else _DECIMAL).fullmatch(value):
+        raise _invalid(meta, value)
+    number = int(value) if meta.type in _INTEGER_TYPES else float(value)
     low = float(meta.min) if meta.min not in (None, "") else None
     high = float(meta.max) if meta.max not in (None, "") else None
     if (low is not None and number < low) or (high is not None and number > high):
