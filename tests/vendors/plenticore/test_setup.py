@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime
+import itertools
+from unittest.mock import patch
 
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
-from homeassistant.const import EVENT_HOMEASSISTANT_STOP, STATE_UNAVAILABLE
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP, EVENT_STATE_CHANGED, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 import pytest
@@ -217,3 +220,34 @@ async def test_all_entities_of_a_cadence_disabled_costs_no_request(
     before = plenticore.requests.copy()
     await tick(hass, plenticore, 60)
     assert plenticore.requests - before == Counter({PROCESS: 1, EVENTS: 1})
+
+
+async def test_zero_grid_power_reads_0_and_writes_no_state_while_it_stays_zero(
+    hass: HomeAssistant, plenticore: PlenticoreSimulator, plenticore_entry: MockConfigEntry
+) -> None:
+    """Around zero the inverter reports -0.3 W, 0.2 W, -0.1 W ...: that is 0, never -0.0."""
+    real = plenticore._plant.process_data
+    noise = itertools.cycle([-0.3, 0.2, -0.1, 0.4])
+
+    def near_zero_grid(now: datetime) -> dict[str, dict[str, tuple[str, float]]]:
+        data = real(now)
+        unit, _ = data["devices:local"]["Grid_P"]
+        data["devices:local"]["Grid_P"] = (unit, next(noise))
+        return data
+
+    with patch.object(plenticore._plant, "process_data", near_zero_grid):
+        await setup_entry(hass, plenticore_entry)
+        grid = entity_id(hass, "sensor", "devices:local_Grid_P")
+        changes: list[str] = []
+        hass.bus.async_listen(
+            EVENT_STATE_CHANGED,
+            lambda event: (
+                changes.append(event.data["new_state"].state)
+                if event.data["entity_id"] == grid
+                else None
+            ),
+        )
+        for _ in range(6):
+            await tick(hass, plenticore, 10)
+    assert state_of(hass, "sensor", "devices:local_Grid_P") == "0"
+    assert changes == []
