@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -22,7 +22,7 @@ from ...api.tigo.models import Alert, TigoSource
 from ...binary_sensor import SolarHubBinarySensorDescription
 from ...devices import identifier_of
 from ...entity import EntitySpec, SolarHubEntityDescription
-from ...event import SolarHubEventDescription
+from ...problems import ProblemReport, item_attributes, problem_specs
 from ...sensor import SolarHubSensorDescription
 from .coordinator import (
     REPORTING_WINDOW,
@@ -248,14 +248,13 @@ def _gateway(gateway: Gateway, live: TigoLiveCoordinator) -> list[EntitySpec[Liv
     return _live(live, gateway.device, descriptions)
 
 
-def _alert_attributes(alert: Alert) -> dict[str, object]:
-    return {
-        "alert_id": alert.alert_id,
-        "code": alert.unique_id,
-        "title": alert.title,
-        "message": alert.message,
-        "added": alert.added.isoformat(),
-    }
+ALERT_ATTRIBUTES = {
+    "alert_id": "alert_id",
+    "unique_id": "code",
+    "title": "title",
+    "message": "message",
+    "added": "added",
+}
 
 
 # Event types by alert code, so automations can react to a string shutdown in particular.
@@ -268,32 +267,17 @@ ALERT_EVENT_TYPES = {
 OTHER_ALERT = "other"
 
 
-def _new_alerts(data: AlertsData) -> Iterable[tuple[str, Mapping[str, object]]]:
-    for alert in sorted(data.new, key=lambda a: a.added):
-        yield ALERT_EVENT_TYPES.get(alert.unique_id, OTHER_ALERT), _alert_attributes(alert)
-
-
-def _alerts(topology: Topology, alerts: TigoAlertsCoordinator) -> list[EntitySpec[AlertsData]]:
-    descriptions: list[SolarHubEntityDescription[AlertsData]] = [
-        SolarHubBinarySensorDescription[AlertsData](
-            key="alerts",
-            translation_key="alerts",
-            device_class=BinarySensorDeviceClass.PROBLEM,
-            is_on_fn=lambda data: bool(data.active),
-            attributes_fn=lambda data: {"alerts": [_alert_attributes(a) for a in data.active]},
-        ),
-        SolarHubEventDescription[AlertsData](
-            key="alert",
-            translation_key="alert",
-            event_types=[*ALERT_EVENT_TYPES.values(), OTHER_ALERT],
-            new_events_fn=_new_alerts,
-        ),
-    ]
-    device = identifier_of(topology.device)
-    return [
-        EntitySpec(coordinator=alerts, description=d, device=device, key=d.key)
-        for d in descriptions
-    ]
+ALERTS = ProblemReport[AlertsData, Alert](
+    problem_key="alerts",
+    event_key="alert",
+    attributes_name="alerts",
+    active=lambda data: data.active,
+    new=lambda data: data.new,
+    oldest_first=lambda alerts: sorted(alerts, key=lambda a: a.added),
+    attributes=lambda alert: item_attributes(alert, ALERT_ATTRIBUTES),
+    event_types=[*ALERT_EVENT_TYPES.values(), OTHER_ALERT],
+    event_type=lambda alert: ALERT_EVENT_TYPES.get(alert.unique_id, OTHER_ALERT),
+)
 
 
 def system_entities(
@@ -311,4 +295,4 @@ def system_entities(
             specs += _panel(panel, metric, live)
     for gateway in topology.gateways:
         specs += _gateway(gateway, live)
-    return specs + _alerts(topology, alerts)
+    return specs + problem_specs(alerts, identifier_of(topology.device), ALERTS)
