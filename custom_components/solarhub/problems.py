@@ -19,15 +19,21 @@ from .entity import EntitySpec, SolarHubEntityDescription
 from .event import SolarHubEventDescription
 
 
+@dataclass(frozen=True, slots=True)
+class Listing[ItemT]:
+    """A coordinator's data for listed items: the active ones, and the ones new this cycle."""
+
+    active: tuple[ItemT, ...]
+    new: tuple[ItemT, ...]  # picked by ``coordinator.NewItems``
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
-class ProblemReport[DataT, ItemT]:
-    """How one vendor's listed items (events, alerts) read from its coordinator's data."""
+class ProblemReport[ItemT]:
+    """How one vendor's listed items (events, alerts) show."""
 
     problem_key: str  # key and translation key of the binary sensor
     event_key: str  # key and translation key of the event entity
     attributes_name: str  # the binary sensor's attribute listing the active items
-    active: Callable[[DataT], Sequence[ItemT]]
-    new: Callable[[DataT], Sequence[ItemT]]  # since the last cycle (``coordinator.NewItems``)
     oldest_first: Callable[[Sequence[ItemT]], Iterable[ItemT]]
     attributes: Callable[[ItemT], Mapping[str, object]]
     event_types: list[str]
@@ -43,29 +49,29 @@ def item_attributes(item: object, fields: Mapping[str, str]) -> dict[str, object
     return attributes
 
 
-def problem_specs[DataT, ItemT](
-    coordinator: SolarHubCoordinator[DataT],
+def problem_specs[ItemT](
+    coordinator: SolarHubCoordinator[Listing[ItemT]],
     device: Identifier,
-    report: ProblemReport[DataT, ItemT],
-) -> list[EntitySpec[DataT]]:
+    report: ProblemReport[ItemT],
+) -> list[EntitySpec[Listing[ItemT]]]:
     """The problem binary sensor (on while an item is active) and the event entity."""
 
-    def listed(data: DataT) -> Mapping[str, object]:
-        return {report.attributes_name: [report.attributes(i) for i in report.active(data)]}
+    def listed(data: Listing[ItemT]) -> Mapping[str, object]:
+        return {report.attributes_name: [report.attributes(i) for i in data.active]}
 
-    def fired(data: DataT) -> Iterable[tuple[str, Mapping[str, object]]]:
-        for item in report.oldest_first(report.new(data)):
+    def fired(data: Listing[ItemT]) -> Iterable[tuple[str, Mapping[str, object]]]:
+        for item in report.oldest_first(data.new):
             yield report.event_type(item), report.attributes(item)
 
-    descriptions: list[SolarHubEntityDescription[DataT]] = [
-        SolarHubBinarySensorDescription[DataT](
+    descriptions: list[SolarHubEntityDescription[Listing[ItemT]]] = [
+        SolarHubBinarySensorDescription[Listing[ItemT]](
             key=report.problem_key,
             translation_key=report.problem_key,
             device_class=BinarySensorDeviceClass.PROBLEM,
-            is_on_fn=lambda data: bool(report.active(data)),
+            is_on_fn=lambda data: bool(data.active),
             attributes_fn=listed,
         ),
-        SolarHubEventDescription[DataT](
+        SolarHubEventDescription[Listing[ItemT]](
             key=report.event_key,
             translation_key=report.event_key,
             event_types=report.event_types,

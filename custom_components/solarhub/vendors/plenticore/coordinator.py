@@ -19,6 +19,7 @@ from ...api.errors import NotFoundError, SolarHubApiError
 from ...api.plenticore.models import InverterEvent, SettingMeta, SettingsMeta
 from ...const import DOMAIN
 from ...coordinator import NewItems, SolarHubCoordinator
+from ...problems import Listing
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -215,12 +216,8 @@ def _invalid(meta: SettingMeta, value: str) -> ServiceValidationError:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class EventsData:
-    """The inverter's active events, and the ones that appeared since the last cycle."""
-
-    active: tuple[InverterEvent, ...]
-    new: tuple[InverterEvent, ...]
+# The inverter's active events, and the ones that appeared since the last cycle.
+type EventsData = Listing[InverterEvent]
 
 
 class EventsCoordinator(SolarHubCoordinator[EventsData]):
@@ -243,4 +240,4 @@ class EventsCoordinator(SolarHubCoordinator[EventsData]):
         language = "de-de" if self.hass.config.language.startswith("de") else "en-gb"
         events = await self.client.get_events(language=language)
         new = self._new.pick(events, lambda event: event.key)
-        return EventsData(active=tuple(e for e in events if e.is_active), new=new)
+        return Listing(active=tuple(e for e in events if e.is_active), new=new)

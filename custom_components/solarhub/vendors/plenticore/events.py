@@ -18,12 +18,10 @@ ATTRIBUTES = {
     "start_time": "start_time",
 }
 
-REPORT = ProblemReport[EventsData, InverterEvent](
+REPORT = ProblemReport[InverterEvent](
     problem_key="inverter_problem",
     event_key="inverter_event",
     attributes_name="events",
-    active=lambda data: data.active,
-    new=lambda data: data.new,
     oldest_first=reversed,  # the inverter lists the newest first
     attributes=lambda event: item_attributes(event, ATTRIBUTES),
     event_types=EVENT_TYPES,

@@ -18,6 +18,7 @@ from homeassistant.util import dt as dt_util
 
 from ...api.tigo.models import Alert, Summary, TigoSource
 from ...coordinator import NewItems, SolarHubCoordinator
+from ...problems import Listing
 from ...statistics import (
     HOUR,
     EnergyStatistic,
@@ -244,12 +245,8 @@ class TigoLiveCoordinator(SolarHubCoordinator[LiveData]):
             self.hass.config_entries.async_schedule_reload(self.config_entry.entry_id)
 
 
-@dataclass(frozen=True, slots=True)
-class AlertsData:
-    """The system's recent alerts, and the ones that appeared since the last cycle."""
-
-    active: tuple[Alert, ...]
-    new: tuple[Alert, ...]
+# The system's recent alerts, and the ones that appeared since the last cycle.
+type AlertsData = Listing[Alert]
 
 
 class TigoAlertsCoordinator(SolarHubCoordinator[AlertsData]):
@@ -286,4 +283,4 @@ class TigoAlertsCoordinator(SolarHubCoordinator[AlertsData]):
                 reverse=True,
             )
         )
-        return AlertsData(active=active, new=new)
+        return Listing(active=active, new=new)

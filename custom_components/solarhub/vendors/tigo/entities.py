@@ -26,7 +26,6 @@ from ...problems import ProblemReport, item_attributes, problem_specs
 from ...sensor import SolarHubSensorDescription
 from .coordinator import (
     REPORTING_WINDOW,
-    AlertsData,
     LiveData,
     TigoAlertsCoordinator,
     TigoLiveCoordinator,
@@ -267,12 +266,10 @@ ALERT_EVENT_TYPES = {
 OTHER_ALERT = "other"
 
 
-ALERTS = ProblemReport[AlertsData, Alert](
+ALERTS = ProblemReport[Alert](
     problem_key="alerts",
     event_key="alert",
     attributes_name="alerts",
-    active=lambda data: data.active,
-    new=lambda data: data.new,
     oldest_first=lambda alerts: sorted(alerts, key=lambda a: a.added),
     attributes=lambda alert: item_attributes(alert, ALERT_ATTRIBUTES),
     event_types=[*ALERT_EVENT_TYPES.values(), OTHER_ALERT],
