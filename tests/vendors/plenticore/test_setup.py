@@ -251,3 +251,38 @@ async def test_zero_grid_power_reads_0_and_writes_no_state_while_it_stays_zero(
             await tick(hass, plenticore, 10)
     assert state_of(hass, "sensor", "devices:local_Grid_P") == "0"
     assert changes == []
+
+
+async def test_second_inverter_of_the_same_model_gets_a_serial_suffix(
+    hass: HomeAssistant,
+    plenticore: PlenticoreSimulator,
+    plenticore_config: PlenticoreConfig,
+    plenticore_entry: MockConfigEntry,
+) -> None:
+    other = MockConfigEntry(domain=DOMAIN, unique_id="other-inverter")
+    other.add_to_hass(hass)
+    dr.async_get(hass).async_get_or_create(
+        config_entry_id=other.entry_id,
+        identifiers={(DOMAIN, "90342XYZ99999")},
+        name="PLENTICORE plus 10",
+    )
+    await setup_entry(hass, plenticore_entry)
+    (device,) = dr.async_entries_for_config_entry(dr.async_get(hass), plenticore_entry.entry_id)
+    assert device.name == f"PLENTICORE plus 10 {plenticore_config.serial[-4:]}"
+
+
+async def test_devices_the_inverter_no_longer_has_are_removed(
+    hass: HomeAssistant,
+    plenticore: PlenticoreSimulator,
+    plenticore_config: PlenticoreConfig,
+    plenticore_entry: MockConfigEntry,
+) -> None:
+    """The same registration as Tigo's: listed devices kept, stale ones (a replaced unit) go."""
+    plenticore_entry.add_to_hass(hass)
+    registry = dr.async_get(hass)
+    registry.async_get_or_create(
+        config_entry_id=plenticore_entry.entry_id, identifiers={(DOMAIN, "90342OLD00001")}
+    )
+    await setup_entry(hass, plenticore_entry)
+    devices = dr.async_entries_for_config_entry(registry, plenticore_entry.entry_id)
+    assert [d.identifiers for d in devices] == [{(DOMAIN, plenticore_config.serial)}]
