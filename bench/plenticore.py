@@ -20,7 +20,7 @@ import asyncio
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 import contextlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 import gc
 import logging
@@ -195,7 +195,7 @@ class SideResult:
     logins: int
     failed_logins: int
     sessions_open: int
-    state_changes: int
+    state_changes: Counter[str]  # entity id -> state changes in the window
     meter: Meter
     login_loop_cpu: float
     login_process_cpu: float
@@ -220,7 +220,7 @@ class _Participant:
     setup_requests: int = 0
     setup_logins: int = 0
     entity_ids: frozenset[str] = frozenset()
-    state_changes: int = 0
+    state_changes: Counter[str] = field(default_factory=Counter)
     login_loop_cpu: float = 0.0
     login_process_cpu: float = 0.0
 
@@ -275,7 +275,7 @@ async def _measure(
         @callback
         def _count_change(event: Event[Any]) -> None:
             if (p := owner.get(event.data["entity_id"])) is not None:
-                p.state_changes += 1
+                p.state_changes[event.data["entity_id"]] += 1
 
         unsubscribe = hass.bus.async_listen(EVENT_STATE_CHANGED, _count_change)
         before = {
@@ -439,12 +439,21 @@ def build_rows(core: SideResult, ours: SideResult) -> list[Row | str]:
             )
         )
     rows.append(_row("failed updates", core.meter.failed.total(), ours.meter.failed.total(), 0))
+    core_changes, ours_changes = core.state_changes.total(), ours.state_changes.total()
     rows.append(
         _row(
             "entity state changes/hour",
-            core.state_changes * per_hour[0],
-            ours.state_changes * per_hour[1],
+            core_changes * per_hour[0],
+            ours_changes * per_hour[1],
             0,
+        )
+    )
+    rows.append(
+        _row(
+            "  per enabled entity",
+            core_changes * per_hour[0] / core_enabled if core_enabled else None,
+            ours_changes * per_hour[1] / ours_enabled if ours_enabled else None,
+            1,
         )
     )
 
@@ -554,6 +563,14 @@ def report(result: RunResult, args: argparse.Namespace) -> str:
         "    moment. Core's pykoplenti client gets the simulator's port (core assumes port 80).",
         "  - State changes are counted by a bus listener (its small cost is in the CPU figures).",
     ]
+    if args.top:
+        lines += ["", f"Entities with the most state changes per hour (top {args.top}):"]
+        for r in (core, ours):
+            lines.append(f"  {r.name}:")
+            lines += [
+                f"    {changes * 60 / r.minutes:8.1f}  {entity}"
+                for entity, changes in r.state_changes.most_common(args.top)
+            ]
     return "\n".join(lines)
 
 
@@ -576,6 +593,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="inverter restarts (dropping sessions) spread over the window",
     )
     parser.add_argument("--rounds", type=int, default=29000, help="SCRAM PBKDF2 rounds")
+    parser.add_argument(
+        "--top",
+        type=int,
+        default=0,
+        help="also list the N entities with the most state changes per integration",
+    )
     parser.add_argument(
         "--start",
         type=datetime.fromisoformat,

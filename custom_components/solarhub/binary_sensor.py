@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, override
+from typing import Any, ClassVar, override
 
 from homeassistant.components.binary_sensor import (
     BinarySensorEntity,
@@ -14,18 +14,21 @@ from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .entity import SolarHubEntity, SolarHubEntityDescription
+from .entity import SolarHubEntity, SolarHubEntityDescription, specs_of
 from .runtime import SolarHubConfigEntry
 
 PARALLEL_UPDATES = 0
 
 
 @dataclass(frozen=True, kw_only=True)
-class SolarHubBinarySensorDescription(SolarHubEntityDescription, BinarySensorEntityDescription):
+class SolarHubBinarySensorDescription[DataT](
+    SolarHubEntityDescription[DataT], BinarySensorEntityDescription
+):
     """A binary sensor read from coordinator data."""
 
-    is_on_fn: Callable[[Any], bool | None]
-    attributes_fn: Callable[[Any], Mapping[str, Any]] | None = None
+    platform: ClassVar[Platform] = Platform.BINARY_SENSOR
+    is_on_fn: Callable[[DataT], bool | None]
+    attributes_fn: Callable[[DataT], Mapping[str, object]] | None = None
 
 
 async def async_setup_entry(
@@ -35,15 +38,17 @@ async def async_setup_entry(
 ) -> None:
     """Add the binary sensors the entry's vendor offers."""
     async_add_entities(
-        SolarHubBinarySensor(spec)
-        for spec in entry.runtime_data.entity_specs(Platform.BINARY_SENSOR)
+        SolarHubBinarySensor(spec, description)
+        for spec, description in specs_of(entry, SolarHubBinarySensorDescription)
     )
 
 
-class SolarHubBinarySensor(SolarHubEntity[SolarHubBinarySensorDescription], BinarySensorEntity):
+class SolarHubBinarySensor(
+    SolarHubEntity[SolarHubBinarySensorDescription[Any]], BinarySensorEntity
+):
     """A SolarHub binary sensor."""
 
-    entity_description: SolarHubBinarySensorDescription
+    entity_description: SolarHubBinarySensorDescription[Any]
 
     @property
     @override

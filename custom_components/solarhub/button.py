@@ -4,23 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import override
+from typing import Any, ClassVar, override
 
 from homeassistant.components.button import ButtonEntity, ButtonEntityDescription
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .entity import SolarHubEntity, SolarHubEntityDescription
+from .entity import SolarHubEntity, SolarHubEntityDescription, specs_of
 from .runtime import SolarHubConfigEntry
 
 PARALLEL_UPDATES = 1
 
 
 @dataclass(frozen=True, kw_only=True)
-class SolarHubButtonDescription(SolarHubEntityDescription, ButtonEntityDescription):
+class SolarHubButtonDescription[DataT](SolarHubEntityDescription[DataT], ButtonEntityDescription):
     """A button whose press the vendor carries out."""
 
+    platform: ClassVar[Platform] = Platform.BUTTON
     press_fn: Callable[[], Awaitable[None]]
 
 
@@ -31,14 +32,15 @@ async def async_setup_entry(
 ) -> None:
     """Add the buttons the entry's vendor offers."""
     async_add_entities(
-        SolarHubButton(spec) for spec in entry.runtime_data.entity_specs(Platform.BUTTON)
+        SolarHubButton(spec, description)
+        for spec, description in specs_of(entry, SolarHubButtonDescription)
     )
 
 
-class SolarHubButton(SolarHubEntity[SolarHubButtonDescription], ButtonEntity):
+class SolarHubButton(SolarHubEntity[SolarHubButtonDescription[Any]], ButtonEntity):
     """A SolarHub button."""
 
-    entity_description: SolarHubButtonDescription
+    entity_description: SolarHubButtonDescription[Any]
 
     @override
     async def async_press(self) -> None:

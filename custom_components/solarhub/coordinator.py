@@ -54,14 +54,24 @@ class SolarHubCoordinator[DataT](DataUpdateCoordinator[DataT]):
             always_update=False,
         )
         self._first_poll_done = False
+        self._expected: frozenset[Hashable] = frozenset()
 
     @property
     def first_poll_done(self) -> bool:
         """Whether a poll succeeded; before it, no entity exists to say what it needs."""
         return self._first_poll_done
 
+    def expect(self, points: frozenset[Hashable]) -> None:
+        """What the entities will request once they listen (``entity.expect_requests``)."""
+        self._expected = points
+
     def requested(self) -> frozenset[Hashable]:
-        """The data points the listening entities asked for (their contexts, united)."""
+        """The data points the listening entities asked for (their contexts, united).
+
+        Before the first poll no entity listens yet: then what they are expected to request.
+        """
+        if not self._first_poll_done:
+            return self._expected
         return frozenset(
             point
             for context in self.async_contexts()

@@ -4,28 +4,29 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, override
+from typing import Any, ClassVar, override
 
 from homeassistant.components.event import EventEntity, EventEntityDescription
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .entity import SolarHubEntity, SolarHubEntityDescription
+from .entity import SolarHubEntity, SolarHubEntityDescription, specs_of
 from .runtime import SolarHubConfigEntry
 
 PARALLEL_UPDATES = 0
 
 
 @dataclass(frozen=True, kw_only=True)
-class SolarHubEventDescription(SolarHubEntityDescription, EventEntityDescription):
+class SolarHubEventDescription[DataT](SolarHubEntityDescription[DataT], EventEntityDescription):
     """Events read from coordinator data.
 
     ``new_events_fn`` returns (event type, attributes) for what is new in this update only;
     the coordinator decides what is new, so an event fires once even across entity reloads.
     """
 
-    new_events_fn: Callable[[Any], Iterable[tuple[str, Mapping[str, Any]]]]
+    platform: ClassVar[Platform] = Platform.EVENT
+    new_events_fn: Callable[[DataT], Iterable[tuple[str, Mapping[str, object]]]]
 
 
 async def async_setup_entry(
@@ -35,14 +36,15 @@ async def async_setup_entry(
 ) -> None:
     """Add the event entities the entry's vendor offers."""
     async_add_entities(
-        SolarHubEvent(spec) for spec in entry.runtime_data.entity_specs(Platform.EVENT)
+        SolarHubEvent(spec, description)
+        for spec, description in specs_of(entry, SolarHubEventDescription)
     )
 
 
-class SolarHubEvent(SolarHubEntity[SolarHubEventDescription], EventEntity):
+class SolarHubEvent(SolarHubEntity[SolarHubEventDescription[Any]], EventEntity):
     """A SolarHub event entity."""
 
-    entity_description: SolarHubEventDescription
+    entity_description: SolarHubEventDescription[Any]
 
     @override
     async def async_added_to_hass(self) -> None:

@@ -4,25 +4,40 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, override
+import math
+from typing import Any, ClassVar, override
 
 from homeassistant.components.number import NumberEntity, NumberEntityDescription
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .entity import SolarHubEntity, SolarHubEntityDescription
+from .const import DOMAIN
+from .entity import SolarHubEntity, SolarHubEntityDescription, specs_of
 from .runtime import SolarHubConfigEntry
 
 PARALLEL_UPDATES = 1  # one write at a time to the device
 
 
 @dataclass(frozen=True, kw_only=True)
-class SolarHubNumberDescription(SolarHubEntityDescription, NumberEntityDescription):
-    """A number read from coordinator data and written through the vendor."""
+class SolarHubNumberDescription[DataT](SolarHubEntityDescription[DataT], NumberEntityDescription):
+    """A number read from coordinator data and written through the vendor.
 
-    value_fn: Callable[[Any], float | None]
+    ``set_fn`` gets a finite value already rounded to ``native_step``, as the device keeps it.
+    """
+
+    platform: ClassVar[Platform] = Platform.NUMBER
+    value_fn: Callable[[DataT], float | None]
     set_fn: Callable[[float], Awaitable[None]]
+
+
+def on_step(value: float, step: float | None, minimum: float | None) -> float:
+    """``value`` rounded to the nearest multiple of ``step`` counted from ``minimum``."""
+    if not step:
+        return value
+    base = minimum or 0.0
+    return base + round((value - base) / step) * step
 
 
 async def async_setup_entry(
@@ -32,14 +47,15 @@ async def async_setup_entry(
 ) -> None:
     """Add the numbers the entry's vendor offers."""
     async_add_entities(
-        SolarHubNumber(spec) for spec in entry.runtime_data.entity_specs(Platform.NUMBER)
+        SolarHubNumber(spec, description)
+        for spec, description in specs_of(entry, SolarHubNumberDescription)
     )
 
 
-class SolarHubNumber(SolarHubEntity[SolarHubNumberDescription], NumberEntity):
+class SolarHubNumber(SolarHubEntity[SolarHubNumberDescription[Any]], NumberEntity):
     """A SolarHub number."""
 
-    entity_description: SolarHubNumberDescription
+    entity_description: SolarHubNumberDescription[Any]
 
     @property
     @override
@@ -49,5 +65,14 @@ class SolarHubNumber(SolarHubEntity[SolarHubNumberDescription], NumberEntity):
 
     @override
     async def async_set_native_value(self, value: float) -> None:
-        """Write the value; the vendor validates it and refreshes."""
-        await self.entity_description.set_fn(value)
+        """Write the value on the setting's step; the vendor validates it and refreshes."""
+        description = self.entity_description
+        if not math.isfinite(value):  # NaN and infinities pass Home Assistant's range check
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="setting_invalid",
+                translation_placeholders={"value": str(value), "setting": self.entity_id},
+            )
+        await description.set_fn(
+            on_step(value, description.native_step, description.native_min_value)
+        )

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from homeassistant.config_entries import ConfigEntry
 
 if TYPE_CHECKING:
-    from homeassistant.const import Platform
-
     from .entity import EntitySpec
 
 
 class VendorRuntime(Protocol):
-    """A set-up vendor: its entities per platform, diagnostics and shutdown."""
+    """A set-up vendor: its entities, diagnostics and shutdown."""
 
-    def entity_specs(self, platform: Platform) -> list[EntitySpec[Any]]:
-        """Return the specs of the entities this vendor offers on ``platform``."""
+    @property
+    def specs(self) -> Sequence[EntitySpec[Any]]:
+        """Every entity this vendor offers; each platform takes those of its kind."""
 
     async def async_diagnostics(self) -> dict[str, Any]:
         """Return diagnostics, already redacted."""

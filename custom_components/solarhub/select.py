@@ -4,24 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, override
+from typing import Any, ClassVar, override
 
 from homeassistant.components.select import SelectEntity, SelectEntityDescription
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .entity import SolarHubEntity, SolarHubEntityDescription
+from .entity import SolarHubEntity, SolarHubEntityDescription, specs_of
 from .runtime import SolarHubConfigEntry
 
 PARALLEL_UPDATES = 1
 
 
 @dataclass(frozen=True, kw_only=True)
-class SolarHubSelectDescription(SolarHubEntityDescription, SelectEntityDescription):
+class SolarHubSelectDescription[DataT](SolarHubEntityDescription[DataT], SelectEntityDescription):
     """A select read from coordinator data and written through the vendor."""
 
-    current_fn: Callable[[Any], str | None]
+    platform: ClassVar[Platform] = Platform.SELECT
+    current_fn: Callable[[DataT], str | None]
     select_fn: Callable[[str], Awaitable[None]]
 
 
@@ -32,14 +33,15 @@ async def async_setup_entry(
 ) -> None:
     """Add the selects the entry's vendor offers."""
     async_add_entities(
-        SolarHubSelect(spec) for spec in entry.runtime_data.entity_specs(Platform.SELECT)
+        SolarHubSelect(spec, description)
+        for spec, description in specs_of(entry, SolarHubSelectDescription)
     )
 
 
-class SolarHubSelect(SolarHubEntity[SolarHubSelectDescription], SelectEntity):
+class SolarHubSelect(SolarHubEntity[SolarHubSelectDescription[Any]], SelectEntity):
     """A SolarHub select."""
 
-    entity_description: SolarHubSelectDescription
+    entity_description: SolarHubSelectDescription[Any]
 
     @property
     @override

@@ -4,24 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, override
+from typing import Any, ClassVar, override
 
 from homeassistant.components.switch import SwitchEntity, SwitchEntityDescription
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .entity import SolarHubEntity, SolarHubEntityDescription
+from .entity import SolarHubEntity, SolarHubEntityDescription, specs_of
 from .runtime import SolarHubConfigEntry
 
 PARALLEL_UPDATES = 1
 
 
 @dataclass(frozen=True, kw_only=True)
-class SolarHubSwitchDescription(SolarHubEntityDescription, SwitchEntityDescription):
+class SolarHubSwitchDescription[DataT](SolarHubEntityDescription[DataT], SwitchEntityDescription):
     """A switch read from coordinator data and written through the vendor."""
 
-    is_on_fn: Callable[[Any], bool | None]
+    platform: ClassVar[Platform] = Platform.SWITCH
+    is_on_fn: Callable[[DataT], bool | None]
     turn_fn: Callable[[bool], Awaitable[None]]
 
 
@@ -32,14 +33,15 @@ async def async_setup_entry(
 ) -> None:
     """Add the switches the entry's vendor offers."""
     async_add_entities(
-        SolarHubSwitch(spec) for spec in entry.runtime_data.entity_specs(Platform.SWITCH)
+        SolarHubSwitch(spec, description)
+        for spec, description in specs_of(entry, SolarHubSwitchDescription)
     )
 
 
-class SolarHubSwitch(SolarHubEntity[SolarHubSwitchDescription], SwitchEntity):
+class SolarHubSwitch(SolarHubEntity[SolarHubSwitchDescription[Any]], SwitchEntity):
     """A SolarHub switch."""
 
-    entity_description: SolarHubSwitchDescription
+    entity_description: SolarHubSwitchDescription[Any]
 
     @property
     @override

@@ -238,3 +238,72 @@ async def test_an_event_during_a_reload_still_fires(
     fired = hass.states.get(entity_id(hass, "event", "inverter_event"))
     assert fired is not None
     assert fired.attributes["code"] == 6005
+
+
+async def test_nan_write_is_a_translated_validation_error(
+    hass: HomeAssistant, plenticore: PlenticoreSimulator, plenticore_entry: MockConfigEntry
+) -> None:
+    """NaN passes the number service's range check (every comparison is false): refuse it."""
+    await setup_entry(hass, plenticore_entry)
+    before = plenticore.setting(LOCAL, "Battery:MinSoc")
+    target = entity_id(hass, "number", "battery_min_soc")
+    with pytest.raises(ServiceValidationError) as raised:
+        await hass.services.async_call(
+            "number", "set_value", {ATTR_ENTITY_ID: target, "value": "nan"}, blocking=True
+        )
+    assert raised.value.translation_domain == DOMAIN
+    assert raised.value.translation_key == "setting_invalid"
+    for infinite in ("inf", "-inf"):  # Home Assistant's own range check refuses these
+        with pytest.raises(ServiceValidationError):
+            await hass.services.async_call(
+                "number", "set_value", {ATTR_ENTITY_ID: target, "value": infinite}, blocking=True
+            )
+    assert plenticore.requests[WRITE] == 0
+    assert plenticore.setting(LOCAL, "Battery:MinSoc") == before
+
+
+@pytest.mark.parametrize(("value", "written"), [(37, "35"), (38, "40"), (99.9, "100"), (5.4, "5")])
+async def test_value_off_the_step_is_written_on_the_step(
+    hass: HomeAssistant,
+    plenticore: PlenticoreSimulator,
+    plenticore_entry: MockConfigEntry,
+    value: float,
+    written: str,
+) -> None:
+    """The minimum state of charge moves in steps of 5 %: 37 % becomes 35 %, as shown."""
+    await setup_entry(hass, plenticore_entry)
+    target = entity_id(hass, "number", "battery_min_soc")
+    await hass.services.async_call(
+        "number", "set_value", {ATTR_ENTITY_ID: target, "value": value}, blocking=True
+    )
+    await hass.async_block_till_done()
+    assert plenticore.setting(LOCAL, "Battery:MinSoc") == written
+    assert float(state_of(hass, "number", "battery_min_soc")) == float(written)
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["\u0663\u0660", "30\n", " 30", "3_0", "+30", "3e1", "30.0", "\uff10", "nan", "", "9" * 5000],
+)
+async def test_setting_values_must_be_plain_ascii_decimals(
+    hass: HomeAssistant,
+    plenticore: PlenticoreSimulator,
+    plenticore_entry: MockConfigEntry,
+    value: str,
+) -> None:
+    """Python's int() and float() accept Arabic-Indic digits, spaces and underscores: not we."""
+    await setup_entry(hass, plenticore_entry)
+    settings = plenticore_entry.runtime_data.settings  # type: ignore[attr-defined]
+    with pytest.raises(ServiceValidationError) as raised:
+        await settings.async_write(LOCAL, {"Battery:MinSoc": value})
+    assert raised.value.translation_key == "setting_invalid"
+    assert plenticore.requests[WRITE] == 0
+
+
+async def test_plain_decimals_are_written(
+    hass: HomeAssistant, plenticore: PlenticoreSimulator, plenticore_entry: MockConfigEntry
+) -> None:
+    await setup_entry(hass, plenticore_entry)
+    settings = plenticore_entry.runtime_data.settings  # type: ignore[attr-defined]
+    await settings.async_write(LOCAL, {"Battery:MinHomeComsumption": "250"})
+    assert plenticore.setting(LOCAL, "Battery:MinHomeComsumption") == "250"

@@ -43,6 +43,10 @@ async def test_entities(
 ) -> None:
     with patch("custom_components.solarhub.PLATFORMS", [platform]):
         await setup_entry(hass, plenticore_installer_entry)
+        # As after a user enables entities: Home Assistant reloads the entry, whose first poll
+        # then fetches what the registry has enabled.
+        await hass.config_entries.async_reload(plenticore_installer_entry.entry_id)
+        await hass.async_block_till_done()
     await snapshot_platform(hass, entity_registry, snapshot, plenticore_installer_entry.entry_id)
 
 

@@ -38,8 +38,8 @@ async def test_alerts_problem_sensor_and_event(
 ) -> None:
     await setup_entry(hass, tigo_entry)
     home = tigo.systems[0].system_id
-    problem = entity_id(hass, "binary_sensor", f"tigo_{home}_alerts")
-    event = entity_id(hass, "event", f"tigo_{home}_alert")
+    problem = entity_id(hass, "binary_sensor", f"tigo_system_{home}_alerts")
+    event = entity_id(hass, "event", f"tigo_system_{home}_alert")
     assert hass.states.get(problem).state == "off"  # type: ignore[union-attr]
     assert hass.states.get(event).state == STATE_UNKNOWN  # type: ignore[union-attr]
 
@@ -70,7 +70,7 @@ async def test_alert_titles_in_home_assistants_language(
     home = tigo.systems[0].system_id
     tigo.raise_alert(home, 300)
     await tick(hass, tigo, ALERTS, freezer)
-    fired = hass.states.get(entity_id(hass, "event", f"tigo_{home}_alert"))
+    fired = hass.states.get(entity_id(hass, "event", f"tigo_system_{home}_alert"))
     assert fired is not None
     assert fired.attributes["event_type"] == "module_low_power"
     from tests.simulators.tigo import ALERT_CODES

@@ -28,7 +28,7 @@ async def test_second_401_after_a_relogin_is_retried_next_cycle(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     await setup_entry(hass, tigo_entry)
-    power = f"tigo_{tigo.systems[0].system_id}_system_power"
+    power = f"tigo_system_{tigo.systems[0].system_id}_system_power"
     logins = tigo.logins
     tigo.fail_next("401", count=2, path="data/summary")
     await tick(hass, tigo, LIVE, freezer)

@@ -54,7 +54,7 @@ async def test_devices_and_panel_values(
         shown = float(state_of(hass, "sensor", f"tigo_panel_{sim_panel.serial}_power"))
         truth = tigo.panel_power(home.system_id, sim_panel.object_id, newest)
         assert shown == pytest.approx(truth, abs=0.051), sim_panel.label  # shown to 0.1 W
-    assert float(state_of(hass, "sensor", f"tigo_{home.system_id}_system_power")) > 0
+    assert float(state_of(hass, "sensor", f"tigo_system_{home.system_id}_system_power")) > 0
 
     registry = er.async_get(hass)
     panel_entities = [
@@ -116,14 +116,7 @@ async def test_voltage_is_fetched_only_while_enabled(
     home = tigo.systems[0]
     panel = home.panels[0]
     voltage = entity_id(hass, "sensor", f"tigo_panel_{panel.serial}_voltage")
-    assert hass.states.get(voltage) is None  # disabled by default: not even fetched
-    before = requests_of(tigo)
-    await tick(hass, tigo, LIVE, freezer)
-    assert (requests_of(tigo) - before)["data/aggregate"] == 1
-
-    er.async_get(hass).async_update_entity(voltage, disabled_by=None)
-    await hass.config_entries.async_reload(tigo_entry.entry_id)
-    await hass.async_block_till_done()
+    # Chosen in the options, so enabled from the start and fetched in the first poll.
     reading = tigo.panel_reading(
         home.system_id, panel.object_id, tigo.newest_minute(home.system_id)
     )
@@ -134,6 +127,41 @@ async def test_voltage_is_fetched_only_while_enabled(
     before = requests_of(tigo)
     await tick(hass, tigo, LIVE, freezer)
     assert (requests_of(tigo) - before)["data/aggregate"] == 2  # Pin and Vin
+
+    registry = er.async_get(hass)
+    for registry_entry in er.async_entries_for_config_entry(registry, tigo_entry.entry_id):
+        if registry_entry.unique_id.endswith("_voltage"):  # every panel's
+            registry.async_update_entity(
+                registry_entry.entity_id, disabled_by=er.RegistryEntryDisabler.USER
+            )
+    await hass.config_entries.async_reload(tigo_entry.entry_id)
+    await hass.async_block_till_done()
+    assert hass.states.get(voltage) is None  # disabled: not even fetched
+    before = requests_of(tigo)
+    await tick(hass, tigo, LIVE, freezer)
+    assert (requests_of(tigo) - before)["data/aggregate"] == 1  # Pin only
+
+
+async def test_system_entities_keep_their_entity_ids_under_the_shared_unique_id_scheme(
+    hass: HomeAssistant, tigo: TigoSimulator, tigo_entry: MockConfigEntry
+) -> None:
+    """Before, system entities were ``tigo_<id>_<key>``; registered ones keep their entity id."""
+    tigo_entry.add_to_hass(hass)
+    home = tigo.systems[0]
+    registry = er.async_get(hass)
+    old = registry.async_get_or_create(
+        "sensor",
+        DOMAIN,
+        f"tigo_{home.system_id}_system_power",
+        config_entry=tigo_entry,
+        suggested_object_id="home_power",
+    )
+    await setup_entry(hass, tigo_entry)
+    migrated = registry.async_get(old.entity_id)
+    assert migrated is not None
+    assert migrated.unique_id == f"tigo_system_{home.system_id}_system_power"
+    assert float(state_of(hass, "sensor", "system_power")) >= 0
+    assert hass.states.get("sensor.home_power") is not None
 
 
 async def test_night_reads_zero_and_offline_gateway_is_unavailable(

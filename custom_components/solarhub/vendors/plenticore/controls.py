@@ -7,7 +7,6 @@ There is no factory-reset entity, on purpose.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -17,15 +16,17 @@ from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfPower
 
 from ...api.plenticore.models import Role, SettingsMeta
 from ...button import SolarHubButtonDescription
+from ...devices import Identifier
+from ...entity import EntitySpec, SolarHubEntityDescription
 from ...number import SolarHubNumberDescription
 from ...select import SolarHubSelectDescription
 from ...switch import SolarHubSwitchDescription
+from .const import LOCAL
 from .coordinator import DataPoint, SettingsCoordinator
 
 if TYPE_CHECKING:
     from ...api.plenticore.client import PlenticoreClient
 
-LOCAL = "devices:local"
 MIN_SOC = "Battery:MinSoc"
 MIN_HOME_CONSUMPTION = "Battery:MinHomeComsumption"  # sic, as the inverter spells it
 STRATEGY = "Battery:Strategy"
@@ -42,15 +43,7 @@ USAGE_MODES = {
 USAGE_MODE_NONE = "none"
 
 type Values = Mapping[DataPoint, str]
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Control[DescriptionT]:
-    """One settings entity: description, unique key and the settings it reads."""
-
-    description: DescriptionT
-    unique_key: str
-    polls: frozenset[DataPoint]
+type Spec = EntitySpec[Values]
 
 
 def _float(values: Values, *, point: DataPoint) -> float | None:
@@ -68,12 +61,32 @@ class PlenticoreControls:
     """Builds the settings entities this inverter and role allow."""
 
     def __init__(
-        self, coordinator: SettingsCoordinator, meta: SettingsMeta, client: PlenticoreClient
+        self,
+        coordinator: SettingsCoordinator,
+        meta: SettingsMeta,
+        client: PlenticoreClient,
+        device: Identifier,
     ) -> None:
         """Keep what the builders need: where to write, what exists, who is logged in."""
         self._coordinator = coordinator
         self._meta = meta.get(LOCAL, {})
         self._client = client
+        self._device = device
+
+    def specs(self, values: Values) -> list[Spec]:
+        """Every settings entity; ``values`` are the device settings read at setup."""
+        return [*self.numbers(), *self.selects(), *self.switches(values), *self.buttons()]
+
+    def _spec(
+        self, description: SolarHubEntityDescription[Values], points: frozenset[DataPoint]
+    ) -> Spec:
+        return EntitySpec(
+            coordinator=self._coordinator,
+            description=description,
+            device=self._device,
+            key=description.key,
+            polls=points,
+        )
 
     def writable(self, setting_id: str) -> bool:
         """Whether the inverter has this setting and the logged-in role may write it."""
@@ -82,7 +95,7 @@ class PlenticoreControls:
     def _write(self, values: Mapping[str, str]) -> Awaitable[None]:
         return self._coordinator.async_write(LOCAL, values)
 
-    def numbers(self) -> list[Control[SolarHubNumberDescription]]:
+    def numbers(self) -> list[Spec]:
         """Battery minimum state of charge and minimum home consumption."""
         specs = [
             (MIN_SOC, "battery_min_soc", PERCENTAGE, 5.0, NumberDeviceClass.BATTERY),
@@ -102,11 +115,12 @@ class PlenticoreControls:
             point = (LOCAL, setting_id)
 
             async def set_value(value: float, setting_id: str = setting_id) -> None:
+                # The platform has put the value on the step; these settings are integers.
                 await self._write({setting_id: str(round(value))})
 
             controls.append(
-                Control(
-                    description=SolarHubNumberDescription(
+                self._spec(
+                    SolarHubNumberDescription[Values](
                         key=key,
                         translation_key=key,
                         entity_category=EntityCategory.CONFIG,
@@ -120,13 +134,12 @@ class PlenticoreControls:
                         available_fn=_has(frozenset({point})),
                         set_fn=set_value,
                     ),
-                    unique_key=key,
-                    polls=frozenset({point}),
+                    frozenset({point}),
                 )
             )
         return controls
 
-    def selects(self) -> list[Control[SolarHubSelectDescription]]:
+    def selects(self) -> list[Spec]:
         """Battery strategy and battery usage mode."""
         controls = []
         if self.writable(STRATEGY):
@@ -137,8 +150,8 @@ class PlenticoreControls:
                 await self._write({STRATEGY: by_option[option]})
 
             controls.append(
-                Control(
-                    description=SolarHubSelectDescription(
+                self._spec(
+                    SolarHubSelectDescription[Values](
                         key="battery_strategy",
                         translation_key="battery_strategy",
                         entity_category=EntityCategory.CONFIG,
@@ -147,8 +160,7 @@ class PlenticoreControls:
                         available_fn=_has(frozenset({point})),
                         select_fn=select_strategy,
                     ),
-                    unique_key="battery_strategy",
-                    polls=frozenset({point}),
+                    frozenset({point}),
                 )
             )
         modes = {sid: option for sid, option in USAGE_MODES.items() if self.writable(sid)}
@@ -168,8 +180,8 @@ class PlenticoreControls:
                     await self._write({chosen[0]: "1"})
 
             controls.append(
-                Control(
-                    description=SolarHubSelectDescription(
+                self._spec(
+                    SolarHubSelectDescription[Values](
                         key="battery_usage_mode",
                         translation_key="battery_usage_mode",
                         entity_category=EntityCategory.CONFIG,
@@ -178,13 +190,12 @@ class PlenticoreControls:
                         available_fn=_has(points),
                         select_fn=select_mode,
                     ),
-                    unique_key="battery_usage_mode",
-                    polls=points,
+                    points,
                 )
             )
         return controls
 
-    def switches(self, values: Values) -> list[Control[SolarHubSwitchDescription]]:
+    def switches(self, values: Values) -> list[Spec]:
         """Shadow management per capable DC string, and manual charge (installer only)."""
         controls = []
         if self.writable(SHADOW_MANAGEMENT):
@@ -196,8 +207,8 @@ class PlenticoreControls:
                 await self._write({MANUAL_CHARGE: "1" if on else "0"})
 
             controls.append(
-                Control(
-                    description=SolarHubSwitchDescription(
+                self._spec(
+                    SolarHubSwitchDescription[Values](
                         key="battery_manual_charge",
                         translation_key="battery_manual_charge",
                         entity_category=EntityCategory.CONFIG,
@@ -205,13 +216,12 @@ class PlenticoreControls:
                         available_fn=_has(frozenset({point})),
                         turn_fn=turn_manual_charge,
                     ),
-                    unique_key="battery_manual_charge",
-                    polls=frozenset({point}),
+                    frozenset({point}),
                 )
             )
         return controls
 
-    def _shadow_switches(self, values: Values) -> list[Control[SolarHubSwitchDescription]]:
+    def _shadow_switches(self, values: Values) -> list[Spec]:
         """One switch per string whose ``Properties:String<n-1>Features`` is 1 (bit n-1)."""
         point = (LOCAL, SHADOW_MANAGEMENT)
         try:
@@ -235,8 +245,8 @@ class PlenticoreControls:
                 await self._write({SHADOW_MANAGEMENT: str(current | bit if on else current & ~bit)})
 
             controls.append(
-                Control(
-                    description=SolarHubSwitchDescription(
+                self._spec(
+                    SolarHubSwitchDescription[Values](
                         key=f"shadow_management_{index + 1}",
                         translation_key="shadow_management",
                         translation_placeholders={"string": str(index + 1)},
@@ -245,27 +255,25 @@ class PlenticoreControls:
                         available_fn=_has(frozenset({point})),
                         turn_fn=turn,
                     ),
-                    unique_key=f"shadow_management_{index + 1}",
-                    polls=frozenset({point}),
+                    frozenset({point}),
                 )
             )
         return controls
 
-    def buttons(self) -> list[Control[SolarHubButtonDescription]]:
+    def buttons(self) -> list[Spec]:
         """Reboot, for the installer only, disabled by default."""
         if self._client.role is not Role.MASTER:
             return []
         return [
-            Control(
-                description=SolarHubButtonDescription(
+            self._spec(
+                SolarHubButtonDescription[Values](
                     key="reboot",
                     device_class=ButtonDeviceClass.RESTART,
                     entity_category=EntityCategory.CONFIG,
                     entity_registry_enabled_default=False,
                     press_fn=self._reboot,
                 ),
-                unique_key="reboot",
-                polls=frozenset(),
+                frozenset(),
             )
         ]
 

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 import logging
+import re
 from typing import TYPE_CHECKING, override
 
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
@@ -18,6 +19,7 @@ from ...api.errors import NotFoundError, SolarHubApiError
 from ...api.plenticore.models import InverterEvent, SettingMeta, SettingsMeta
 from ...const import DOMAIN
 from ...coordinator import NewItems, SolarHubCoordinator
+from ...problems import Listing
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -56,9 +58,7 @@ class _PollingCoordinator[DataT](SolarHubCoordinator[DataT]):
         self.known = frozenset(known)
 
     def wanted(self) -> frozenset[DataPoint]:
-        """The data points enabled entities need (all known ones at first, to fill new entities)."""
-        if not self.first_poll_done:
-            return self.known
+        """The known data points the enabled entities request (``requested``)."""
         return frozenset(point for point in self.requested() if point in self.known)
 
 
@@ -176,6 +176,8 @@ class SettingsCoordinator(_PollingCoordinator[Mapping[DataPoint, str]]):
 
 
 _INTEGER_TYPES = frozenset({"byte", "uint8", "int8", "uint16", "int16", "uint32", "int32"})
+_INTEGER = re.compile(r"-?[0-9]{1,20}", re.ASCII)  # bounded: int() refuses 4,300+ digits
+_DECIMAL = re.compile(r"-?[0-9]{1,20}(\.[0-9]{1,20})?", re.ASCII)
 
 
 def validate_setting(meta: SettingMeta, value: str) -> None:
@@ -186,10 +188,11 @@ def validate_setting(meta: SettingMeta, value: str) -> None:
         return
     if meta.type not in _INTEGER_TYPES and meta.type != "float":
         return
-    try:
-        number = int(value) if meta.type in _INTEGER_TYPES else float(value)
-    except ValueError:
-        raise _invalid(meta, value) from None
+    # Plain ASCII decimals only: int() and float() also take other scripts' digits, spaces,
+    # underscores, signs, exponents and "nan", none of which the inverter reads.
+    if not (_INTEGER if meta.type in _INTEGER_TYPES else _DECIMAL).fullmatch(value):
+        raise _invalid(meta, value)
+    number = int(value) if meta.type in _INTEGER_TYPES else float(value)
     low = float(meta.min) if meta.min not in (None, "") else None
     high = float(meta.max) if meta.max not in (None, "") else None
     if (low is not None and number < low) or (high is not None and number > high):
@@ -213,12 +216,8 @@ def _invalid(meta: SettingMeta, value: str) -> ServiceValidationError:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class EventsData:
-    """The inverter's active events, and the ones that appeared since the last cycle."""
-
-    active: tuple[InverterEvent, ...]
-    new: tuple[InverterEvent, ...]
+# The inverter's active events, and the ones that appeared since the last cycle.
+type EventsData = Listing[InverterEvent]
 
 
 class EventsCoordinator(SolarHubCoordinator[EventsData]):
@@ -241,4 +240,4 @@ class EventsCoordinator(SolarHubCoordinator[EventsData]):
         language = "de-de" if self.hass.config.language.startswith("de") else "en-gb"
         events = await self.client.get_events(language=language)
         new = self._new.pick(events, lambda event: event.key)
-        return EventsData(active=tuple(e for e in events if e.is_active), new=new)
+        return Listing(active=tuple(e for e in events if e.is_active), new=new)

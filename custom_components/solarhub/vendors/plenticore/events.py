@@ -2,61 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
-
-from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
-from homeassistant.const import Platform
-
 from ...api.plenticore.models import InverterEvent
-from ...binary_sensor import SolarHubBinarySensorDescription
-from ...entity import SolarHubEntityDescription
-from ...event import SolarHubEventDescription
-from .coordinator import EventsData
+from ...devices import Identifier
+from ...entity import EntitySpec
+from ...problems import ProblemReport, item_attributes, problem_specs
+from .coordinator import EventsCoordinator, EventsData
 
 EVENT_TYPES = ["error", "warning", "info"]
+ATTRIBUTES = {
+    "code": "code",
+    "category": "category",
+    "group": "group",
+    "description": "description",
+    "long_description": "long_description",
+    "start_time": "start_time",
+}
 
-
-def _attributes(event: InverterEvent) -> dict[str, Any]:
-    return {
-        "code": event.code,
-        "category": event.category,
-        "group": event.group,
-        "description": event.description,
-        "long_description": event.long_description,
-        "start_time": event.start_time.isoformat(),
-    }
-
-
-def _active_events(data: EventsData) -> Mapping[str, Any]:
-    return {"events": [_attributes(event) for event in data.active]}
-
-
-def _new_events(data: EventsData) -> Iterable[tuple[str, Mapping[str, Any]]]:
-    for event in reversed(data.new):  # oldest first, as they happened
-        kind = event.category if event.category in EVENT_TYPES else "info"
-        yield kind, _attributes(event)
-
-
-PROBLEM = SolarHubBinarySensorDescription(
-    key="inverter_problem",
-    translation_key="inverter_problem",
-    device_class=BinarySensorDeviceClass.PROBLEM,
-    is_on_fn=lambda data: bool(data.active),
-    attributes_fn=_active_events,
-)
-EVENT = SolarHubEventDescription(
-    key="inverter_event",
-    translation_key="inverter_event",
+REPORT = ProblemReport[InverterEvent](
+    problem_key="inverter_problem",
+    event_key="inverter_event",
+    attributes_name="events",
+    oldest_first=reversed,  # the inverter lists the newest first
+    attributes=lambda event: item_attributes(event, ATTRIBUTES),
     event_types=EVENT_TYPES,
-    new_events_fn=_new_events,
+    event_type=lambda event: event.category if event.category in EVENT_TYPES else "info",
 )
 
 
-def event_descriptions(platform: Platform) -> list[SolarHubEntityDescription]:
-    """The events entities on ``platform``."""
-    if platform is Platform.BINARY_SENSOR:
-        return [PROBLEM]
-    if platform is Platform.EVENT:
-        return [EVENT]
-    return []
+def event_specs(coordinator: EventsCoordinator, device: Identifier) -> list[EntitySpec[EventsData]]:
+    """The problem binary sensor and the event entity."""
+    return problem_specs(coordinator, device, REPORT)

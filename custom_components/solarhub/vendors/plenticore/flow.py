@@ -28,8 +28,8 @@ from ...api.errors import (
 from ...api.plenticore.client import PlenticoreClient
 from ...const import CONF_SERVICE_CODE
 from ..probe import FieldError
-from .controls import LOCAL
-from .runtime import NETWORK, read_device
+from .const import LOCAL, NETWORK
+from .runtime import read_device
 
 _LOGGER = logging.getLogger(__name__)
 

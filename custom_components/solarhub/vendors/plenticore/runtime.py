@@ -2,39 +2,46 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import asdict
 from datetime import timedelta
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.const import (
     CONF_HOST,
     CONF_PASSWORD,
     EVENT_HOMEASSISTANT_STOP,
-    Platform,
 )
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.device_registry import DeviceInfo
 
 from ...api.errors import AccountLockedError, AuthenticationError, SolarHubApiError
 from ...api.plenticore.client import PlenticoreClient
 from ...const import CONF_SERVICE_CODE, DOMAIN
-from ...entity import EntitySpec
-from .controls import LOCAL, STRING_COUNT, Control, PlenticoreControls
+from ...devices import register_devices
+from ...entity import EntitySpec, expect_requests
+from .const import (
+    LOCAL,
+    MANUFACTURER,
+    NETWORK,
+)
+from .controls import STRING_COUNT, PlenticoreControls
 from .coordinator import (
     DataPoint,
     EventsCoordinator,
     ProcessDataCoordinator,
     SettingsCoordinator,
 )
-from .events import event_descriptions
+from .events import event_specs
 from .options import PlenticoreOptions
 from .sensors import derived_values, sensors
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping, Sequence
+    from collections.abc import Iterable, Mapping
 
     from homeassistant.core import Event, HomeAssistant
 
@@ -43,7 +50,6 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 
-NETWORK = "scb:network"
 REQUEST_TIMEOUT = 10.0  # seconds; the inverter answers in well under one
 DEVICE_SETTINGS = (
     "Properties:SerialNo",
@@ -118,24 +124,23 @@ class PlenticoreRuntime:
         product = " ".join(
             filter(None, (device_values.get((LOCAL, f"Branding:ProductName{n}")) for n in (1, 2)))
         )
-        hostname = next((v for (m, _), v in device_values.items() if m == NETWORK), None)
+        identifier = (DOMAIN, self.serial)
         self.device_info = DeviceInfo(
-            identifiers={(DOMAIN, self.serial)},
-            manufacturer="KOSTAL",
+            identifiers={identifier},
+            manufacturer=MANUFACTURER,
             model=product or version.name,
-            name=hostname or product or "PLENTICORE",
+            name=device_name(hass, identifier, product or version.name or "PLENTICORE"),
             serial_number=self.serial,
             sw_version=version.sw_version,
             hw_version=_mc_ioc(device_values),
             configuration_url=f"http://{entry.data[CONF_HOST]}",
         )
-        self.sensors = sensors(available)
         self.process_data = ProcessDataCoordinator(
             hass,
             entry,
             client,
             update_interval=timedelta(seconds=options.process_data_interval),
-            known=_union(sensor.polls for sensor in self.sensors),
+            known=(),
             derived=derived_values(available),
         )
         self.settings = SettingsCoordinator(
@@ -143,59 +148,30 @@ class PlenticoreRuntime:
             entry,
             client,
             update_interval=timedelta(seconds=options.settings_interval),
-            known=frozenset(),
+            known=(),
             meta=meta,
-        )
-        self.controls = PlenticoreControls(self.settings, meta, client)
-        self.controls_by_platform: dict[Platform, Sequence[Control[Any]]] = {
-            Platform.NUMBER: self.controls.numbers(),
-            Platform.SELECT: self.controls.selects(),
-            Platform.SWITCH: self.controls.switches(device_values),
-            Platform.BUTTON: self.controls.buttons(),
-        }
-        self.settings.known = _union(
-            c.polls for controls in self.controls_by_platform.values() for c in controls
         )
         self.events = EventsCoordinator(
             hass, entry, client, update_interval=timedelta(seconds=options.events_interval)
         )
+        controls = PlenticoreControls(self.settings, meta, client, identifier)
+        sensor_specs = sensors(self.process_data, identifier, available)
+        control_specs = controls.specs(device_values)
+        self.process_data.known = _union(spec.polls for spec in sensor_specs)
+        self.settings.known = _union(spec.polls for spec in control_specs)
+        self.specs: list[EntitySpec[Any]] = [
+            *sensor_specs,
+            *control_specs,
+            *event_specs(self.events, identifier),
+        ]
+        register_devices(hass, entry, [(self.device_info, None)])
+        expect_requests(hass, entry, self.specs)
 
     async def async_first_refresh(self) -> None:
         """Fill every coordinator once before entities are added."""
         await self.process_data.async_config_entry_first_refresh()
         await self.settings.async_config_entry_first_refresh()
         await self.events.async_config_entry_first_refresh()
-
-    def entity_specs(self, platform: Platform) -> list[EntitySpec[Any]]:
-        """The specs of this inverter's entities on ``platform``."""
-        match platform:
-            case Platform.SENSOR:
-                return [
-                    self._spec(self.process_data, s.description, "_".join(s.point), s.polls)
-                    for s in self.sensors
-                ]
-            case Platform.NUMBER | Platform.SELECT | Platform.SWITCH | Platform.BUTTON:
-                return [
-                    self._spec(self.settings, c.description, c.unique_key, c.polls)
-                    for c in self.controls_by_platform[platform]
-                ]
-            case Platform.BINARY_SENSOR | Platform.EVENT:
-                return [
-                    self._spec(self.events, description, description.key, None)
-                    for description in event_descriptions(platform)
-                ]
-        return []
-
-    def _spec(
-        self, coordinator: Any, description: Any, key: str, polls: frozenset[Any] | None
-    ) -> EntitySpec[Any]:
-        return EntitySpec(
-            coordinator=coordinator,
-            description=description,
-            device_info=self.device_info,
-            unique_id=f"{self.serial}_{key}",
-            polls=polls,
-        )
 
     async def async_diagnostics(self) -> dict[str, Any]:
         """What the inverter reported, with anything identifying redacted."""
@@ -232,8 +208,23 @@ def _nested[T](values: Mapping[DataPoint, T]) -> dict[str, dict[str, T]]:
     return nested
 
 
-def _union(point_sets: Iterable[frozenset[DataPoint]]) -> frozenset[DataPoint]:
-    return frozenset(point for points in point_sets for point in points)
+def _union(point_sets: Iterable[frozenset[Hashable]]) -> frozenset[DataPoint]:
+    return frozenset(point for points in point_sets for point in points if _is_point(point))
+
+
+def _is_point(point: Hashable) -> TypeGuard[DataPoint]:
+    return isinstance(point, tuple)
+
+
+def device_name(hass: HomeAssistant, identifier: tuple[str, str], model: str) -> str:
+    """The inverter's model, with a short serial suffix when another device has that name."""
+    registry = dr.async_get(hass)
+    taken = any(
+        device.name == model and identifier not in device.identifiers
+        for entry in hass.config_entries.async_entries(DOMAIN)
+        for device in dr.async_entries_for_config_entry(registry, entry.entry_id)
+    )
+    return f"{model} {identifier[1][-4:]}" if taken else model
 
 
 def _mc_ioc(values: dict[tuple[str, str], str]) -> str | None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from homeassistant.components.sensor import SensorDeviceClass, SensorStateClass
@@ -18,14 +17,13 @@ from homeassistant.const import (
 )
 from homeassistant.helpers.typing import StateType
 
+from ...devices import Identifier
+from ...entity import EntitySpec
 from ...sensor import SolarHubSensorDescription
-from .coordinator import DataPoint, LiveData
+from .const import AC, BATTERY, ENERGY_FLOW, LOCAL
+from .coordinator import DataPoint, LiveData, ProcessDataCoordinator
 from .derived import DerivedValue, solar_production
 
-LOCAL = "devices:local"
-AC = "devices:local:ac"
-BATTERY = "devices:local:battery"
-ENERGY_FLOW = "scb:statistic:EnergyFlow"
 PERIODS = ("Day", "Month", "Year", "Total")
 MAX_STRINGS = 3
 
@@ -57,25 +55,14 @@ ENERGY_MANAGER_STATES = {
 }
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
-class PlenticoreSensor:
-    """One sensor: its description and the process-data points it needs."""
-
-    description: SolarHubSensorDescription
-    point: DataPoint  # what it shows; also its unique id
-    polls: frozenset[DataPoint]
-
-
+Description = SolarHubSensorDescription[LiveData]
+# A sensor before it meets its coordinator: what it shows (also its key) and what it polls.
+type Candidate = tuple[DataPoint, Description, frozenset[DataPoint]]
 type Reader = Callable[[LiveData], StateType]
 
 
-def _value(point: DataPoint, digits: int | None) -> Reader:
-    def read(data: LiveData) -> StateType:
-        if (value := data.get(point)) is None:
-            return None
-        return round(value, digits) if digits is not None else value
-
-    return read
+def _value(point: DataPoint) -> Reader:
+    return lambda data: data.get(point)
 
 
 def _enum(point: DataPoint, states: dict[int, str]) -> Reader:
@@ -97,26 +84,29 @@ def _sensor(
     *,
     digits: int | None = 0,
     polls: frozenset[DataPoint] | None = None,
+    value_fn: Reader | None = None,
     **kwargs: Any,
-) -> PlenticoreSensor:
-    kwargs.setdefault("value_fn", _value(point, digits))
-    description = SolarHubSensorDescription(
+) -> Candidate:
+    """A sensor kept at ``digits`` decimals, also the precision shown (when it is a number)."""
+    if digits is not None:
+        kwargs.setdefault("suggested_display_precision", max(digits, 0))
+    description = Description(
         key=key,
         translation_key=key,
+        value_fn=value_fn or _value(point),
         available_fn=_present(point),
+        digits=digits,
         **kwargs,
     )
-    return PlenticoreSensor(description=description, point=point, polls=polls or frozenset({point}))
+    return point, description, polls or frozenset({point})
 
 
 def _measurement(
     unit: str, device_class: SensorDeviceClass, digits: int
-) -> Callable[..., PlenticoreSensor]:
+) -> Callable[..., Candidate]:
     """A builder of one kind of measured value (power, voltage, current)."""
 
-    def build(
-        point: DataPoint, key: str, *, enabled: bool = True, **kwargs: Any
-    ) -> PlenticoreSensor:
+    def build(point: DataPoint, key: str, *, enabled: bool = True, **kwargs: Any) -> Candidate:
         return _sensor(
             point,
             key,
@@ -132,26 +122,43 @@ def _measurement(
 
 
 _power = _measurement(UnitOfPower.WATT, SensorDeviceClass.POWER, 0)
-_voltage = _measurement(UnitOfElectricPotential.VOLT, SensorDeviceClass.VOLTAGE, 1)
-_current = _measurement(UnitOfElectricCurrent.AMPERE, SensorDeviceClass.CURRENT, 2)
+_voltage = _measurement(UnitOfElectricPotential.VOLT, SensorDeviceClass.VOLTAGE, 0)
+_current = _measurement(UnitOfElectricCurrent.AMPERE, SensorDeviceClass.CURRENT, 1)
 
 
-def _energy(point: DataPoint, key: str, period: str, **kwargs: Any) -> PlenticoreSensor:
+# The Energy dashboard recipe (README) and the home consumption it must balance against.
+DASHBOARD_TOTALS = frozenset(
+    {
+        "solar_production",
+        "grid_import",
+        "grid_feed_in",
+        "battery_charge",
+        "battery_discharge",
+        "home_consumption",
+    }
+)
+
+
+def _energy(point: DataPoint, key: str, period: str, **kwargs: Any) -> Candidate:
     """An energy counter in Wh, shown in kWh.
 
     Only lifetime totals are ``total_increasing``, so the Energy dashboard offers exactly the
     counters that never reset; the day/month/year counters are for display. Values are kept to
-    10 Wh, the precision shown, so a counter does not write a new state on every poll.
+    0.1 kWh, the precision shown, so a counter does not write a new state on every poll; the
+    totals of README's Energy dashboard recipe are kept to 10 Wh, because the dashboard adds up
+    the hourly changes of five of them and 0.1 kWh steps would put a day more than 1 % off.
     """
+    total = period == "Total"
+    fine = total and key in DASHBOARD_TOTALS
     return _sensor(
         point,
         f"{key}_{period.lower()}",
-        digits=-1,
+        digits=-1 if fine else -2,
         native_unit_of_measurement=UnitOfEnergy.WATT_HOUR,
         suggested_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
-        suggested_display_precision=2,
+        suggested_display_precision=2 if fine else 1,
         device_class=SensorDeviceClass.ENERGY,
-        state_class=SensorStateClass.TOTAL_INCREASING if period == "Total" else None,
+        state_class=SensorStateClass.TOTAL_INCREASING if total else None,
         entity_registry_enabled_default=period in ("Day", "Total"),
         **kwargs,
     )
@@ -212,21 +219,24 @@ def derived_values(available: frozenset[DataPoint]) -> list[DerivedValue]:
     return [value for value in values if value.sources <= available]
 
 
-def _derived_sensor(derived: DerivedValue) -> PlenticoreSensor:
+def _derived_sensor(derived: DerivedValue) -> Candidate:
     if derived.key == "pv_power":
         return _power(derived.point, derived.key, polls=derived.sources)
     name, _, period = derived.key.rpartition("_")
     return _energy(derived.point, name, period.capitalize(), polls=derived.sources)
 
 
-def sensors(available: frozenset[DataPoint]) -> list[PlenticoreSensor]:
-    """The sensors for the data points this inverter lists."""
+def sensors(
+    coordinator: ProcessDataCoordinator, device: Identifier, available: frozenset[DataPoint]
+) -> list[EntitySpec[LiveData]]:
+    """The sensors for the data points this inverter lists; each point is its key."""
     candidates = [
         _sensor(
             (LOCAL, "Inverter:State"),
             "inverter_state",
             device_class=SensorDeviceClass.ENUM,
             options=list(INVERTER_STATES.values()),
+            digits=None,
             value_fn=_enum((LOCAL, "Inverter:State"), INVERTER_STATES),
         ),
         _sensor(
@@ -234,6 +244,7 @@ def sensors(available: frozenset[DataPoint]) -> list[PlenticoreSensor]:
             "energy_manager_state",
             device_class=SensorDeviceClass.ENUM,
             options=list(ENERGY_MANAGER_STATES.values()),
+            digits=None,
             value_fn=_enum((LOCAL, "EM_State"), ENERGY_MANAGER_STATES),
             entity_category=EntityCategory.DIAGNOSTIC,
             entity_registry_enabled_default=False,
@@ -333,6 +344,15 @@ def sensors(available: frozenset[DataPoint]) -> list[PlenticoreSensor]:
             )
             for period in PERIODS
         ]
-    return [sensor for sensor in candidates if sensor.polls <= available] + [
-        _derived_sensor(derived) for derived in derived_values(available)
+    candidates = [c for c in candidates if c[2] <= available]
+    candidates += [_derived_sensor(derived) for derived in derived_values(available)]
+    return [
+        EntitySpec(
+            coordinator=coordinator,
+            description=description,
+            device=device,
+            key="_".join(point),
+            polls=polls,
+        )
+        for point, description, polls in candidates
     ]

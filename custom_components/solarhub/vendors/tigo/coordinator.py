@@ -18,6 +18,7 @@ from homeassistant.util import dt as dt_util
 
 from ...api.tigo.models import Alert, Summary, TigoSource
 from ...coordinator import NewItems, SolarHubCoordinator
+from ...problems import Listing
 from ...statistics import EnergyStatistic, StatisticsImporter
 from .history import TigoHistory
 from .topology import Topology, build_topology
@@ -99,7 +100,6 @@ class TigoLiveCoordinator(SolarHubCoordinator[LiveData]):
         topology: Topology,
         tz: tzinfo,
         interval: timedelta,
-        initial_params: frozenset[str],
         statistic: EnergyStatistic | None,
     ) -> None:
         super().__init__(hass, entry, name=f"{topology.system.name} live", update_interval=interval)
@@ -118,7 +118,6 @@ class TigoLiveCoordinator(SolarHubCoordinator[LiveData]):
                 backfill_days=BACKFILL_DAYS,
             )
         )
-        self._initial_params = initial_params
         self._config_update = client.config_update(topology.system.system_id)
         self._topology_read = dt_util.utcnow()
 
@@ -129,8 +128,6 @@ class TigoLiveCoordinator(SolarHubCoordinator[LiveData]):
 
     def wanted_params(self) -> frozenset[str]:
         """Pin always; Vin, Iin and RSSI while an entity showing them is enabled."""
-        if not self.first_poll_done:
-            return self._initial_params | {"Pin"}
         return frozenset({"Pin", *(p for p in self.requested() if isinstance(p, str))})
 
     @override
@@ -214,12 +211,8 @@ class TigoLiveCoordinator(SolarHubCoordinator[LiveData]):
             self.hass.config_entries.async_schedule_reload(self.config_entry.entry_id)
 
 
-@dataclass(frozen=True, slots=True)
-class AlertsData:
-    """The system's recent alerts, and the ones that appeared since the last cycle."""
-
-    active: tuple[Alert, ...]
-    new: tuple[Alert, ...]
+# The system's recent alerts, and the ones that appeared since the last cycle.
+type AlertsData = Listing[Alert]
 
 
 class TigoAlertsCoordinator(SolarHubCoordinator[AlertsData]):
@@ -256,4 +249,4 @@ class TigoAlertsCoordinator(SolarHubCoordinator[AlertsData]):
                 reverse=True,
             )
         )
-        return AlertsData(active=active, new=new)
+        return Listing(active=active, new=new)

@@ -1,9 +1,8 @@
-"""The entities of a Tigo system: what each shows, on which device, under which unique id."""
+"""The entities of a Tigo system: what each shows, on which device, under which key."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -11,7 +10,6 @@ from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
 from homeassistant.components.sensor import SensorDeviceClass, SensorStateClass
 from homeassistant.const import (
     EntityCategory,
-    Platform,
     UnitOfElectricCurrent,
     UnitOfElectricPotential,
     UnitOfEnergy,
@@ -22,23 +20,39 @@ from homeassistant.util import dt as dt_util
 
 from ...api.tigo.models import Alert, TigoSource
 from ...binary_sensor import SolarHubBinarySensorDescription
-from ...event import SolarHubEventDescription
+from ...devices import identifier_of
+from ...entity import EntitySpec, SolarHubEntityDescription
+from ...problems import ProblemReport, item_attributes, problem_specs
 from ...sensor import SolarHubSensorDescription
-from .coordinator import REPORTING_WINDOW, AlertsData, LiveData
+from .coordinator import (
+    REPORTING_WINDOW,
+    LiveData,
+    TigoAlertsCoordinator,
+    TigoLiveCoordinator,
+)
 from .options import PARAMS, PanelMetric, TigoOptions
 from .topology import Gateway, Group, Panel, Topology
 
+Sensor = SolarHubSensorDescription[LiveData]
+BinarySensor = SolarHubBinarySensorDescription[LiveData]
 
-@dataclass(frozen=True, kw_only=True, slots=True)
-class TigoEntity:
-    """One entity before it meets its coordinator."""
 
-    platform: Platform
-    description: Any
-    device: DeviceInfo
-    unique_id: str
-    polls: frozenset[str] | None = None
-    alerts: bool = False  # on the alerts coordinator instead of the live one
+def _live(
+    coordinator: TigoLiveCoordinator,
+    device: DeviceInfo,
+    descriptions: Iterable[SolarHubEntityDescription[LiveData]],
+    polls: frozenset[str] = frozenset(),
+) -> list[EntitySpec[LiveData]]:
+    return [
+        EntitySpec(
+            coordinator=coordinator,
+            description=description,
+            device=identifier_of(device),
+            key=description.key,
+            polls=polls,
+        )
+        for description in descriptions
+    ]
 
 
 def _reporting(data: LiveData) -> bool:
@@ -46,40 +60,58 @@ def _reporting(data: LiveData) -> bool:
 
 
 def _energy(
-    key: str, read: Callable[[LiveData], float], *, lifetime: bool
-) -> SolarHubSensorDescription:
+    key: str, translation_key: str, read: Callable[[LiveData], float], *, lifetime: bool
+) -> Sensor:
     """A DC energy counter in Wh, shown in kWh.
 
     Only the lifetime counter is ``total_increasing``; year and day counters reset and stay out
-    of the Energy dashboard (the imported hourly statistic is what belongs there).
+    of the Energy dashboard (the imported hourly statistic is what belongs there). Kept to
+    10 Wh, the precision shown.
     """
-    return SolarHubSensorDescription(
+    return Sensor(
         key=key,
-        translation_key=key,
+        translation_key=translation_key,
         native_unit_of_measurement=UnitOfEnergy.WATT_HOUR,
         suggested_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
         suggested_display_precision=2,
+        digits=-1,
         device_class=SensorDeviceClass.ENERGY,
         state_class=SensorStateClass.TOTAL_INCREASING if lifetime else None,
-        value_fn=lambda data: round(read(data)),
+        value_fn=read,
     )
 
 
-def _system(topology: Topology) -> list[TigoEntity]:
-    sid = topology.system.system_id
+def _system(topology: Topology, live: TigoLiveCoordinator) -> list[EntitySpec[LiveData]]:
     descriptions = [
-        SolarHubSensorDescription(
+        Sensor(
             key="system_power",
-            translation_key="system_power",
+            translation_key="solar_power",  # beside an inverter's home power: say it is solar
             native_unit_of_measurement=UnitOfPower.WATT,
             device_class=SensorDeviceClass.POWER,
             state_class=SensorStateClass.MEASUREMENT,
-            value_fn=lambda data: round(data.summary.last_power_dc),
+            suggested_display_precision=0,
+            digits=0,
+            value_fn=lambda data: data.summary.last_power_dc,
         ),
-        _energy("lifetime_energy", lambda data: data.summary.lifetime_energy_dc, lifetime=True),
-        _energy("year_energy", lambda data: data.summary.ytd_energy_dc, lifetime=False),
-        _energy("day_energy", lambda data: data.summary.daily_energy_dc, lifetime=False),
-        SolarHubSensorDescription(
+        _energy(
+            "lifetime_energy",
+            "solar_energy_lifetime",
+            lambda data: data.summary.lifetime_energy_dc,
+            lifetime=True,
+        ),
+        _energy(
+            "year_energy",
+            "solar_energy_year",
+            lambda data: data.summary.ytd_energy_dc,
+            lifetime=False,
+        ),
+        _energy(
+            "day_energy",
+            "solar_energy_day",
+            lambda data: data.summary.daily_energy_dc,
+            lifetime=False,
+        ),
+        Sensor(
             key="latest_data",
             translation_key="latest_data",
             device_class=SensorDeviceClass.TIMESTAMP,
@@ -87,34 +119,23 @@ def _system(topology: Topology) -> list[TigoEntity]:
             value_fn=lambda data: data.data_minute,
         ),
     ]
-    return [
-        TigoEntity(
-            platform=Platform.SENSOR,
-            description=d,
-            device=topology.device,
-            unique_id=f"tigo_{sid}_{d.key}",
-        )
-        for d in descriptions
-    ]
+    return _live(live, topology.device, descriptions)
 
 
-def _group(group: Group, kind: str) -> TigoEntity:
+def _group(group: Group, live: TigoLiveCoordinator) -> list[EntitySpec[LiveData]]:
     ids = group.object_ids
-    return TigoEntity(
-        platform=Platform.SENSOR,
-        description=SolarHubSensorDescription(
-            key="power",
-            translation_key="group_power",
-            native_unit_of_measurement=UnitOfPower.WATT,
-            device_class=SensorDeviceClass.POWER,
-            state_class=SensorStateClass.MEASUREMENT,
-            value_fn=lambda data: data.group_power(ids),
-            available_fn=_reporting,
-        ),
-        device=group.device,
-        unique_id=f"tigo_{kind}_{group.key}_power",
-        polls=frozenset({"Pin"}),
+    power = Sensor(
+        key="power",
+        translation_key="group_power",
+        native_unit_of_measurement=UnitOfPower.WATT,
+        device_class=SensorDeviceClass.POWER,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=1,
+        digits=1,
+        value_fn=lambda data: data.group_power(ids),
+        available_fn=_reporting,
     )
+    return _live(live, group.device, [power], frozenset({"Pin"}))
 
 
 PANEL_DESCRIPTIONS: dict[PanelMetric, dict[str, Any]] = {
@@ -127,47 +148,39 @@ PANEL_DESCRIPTIONS: dict[PanelMetric, dict[str, Any]] = {
         "native_unit_of_measurement": UnitOfElectricPotential.VOLT,
         "device_class": SensorDeviceClass.VOLTAGE,
         "digits": 1,
-        "entity_registry_enabled_default": False,
     },
     PanelMetric.CURRENT: {
         "native_unit_of_measurement": UnitOfElectricCurrent.AMPERE,
         "device_class": SensorDeviceClass.CURRENT,
         "digits": 2,
-        "entity_registry_enabled_default": False,
     },
     # A raw 0-255 figure from the optimizer's radio, not dBm: no unit, no device class.
     PanelMetric.RSSI: {
         "entity_category": EntityCategory.DIAGNOSTIC,
         "digits": 0,
-        "entity_registry_enabled_default": False,
     },
 }
 
 
-def _panel(panel: Panel, metric: PanelMetric) -> TigoEntity:
+def _panel(
+    panel: Panel, metric: PanelMetric, live: TigoLiveCoordinator
+) -> list[EntitySpec[LiveData]]:
+    """A chosen metric of a panel; chosen in the options, so enabled."""
     param = PARAMS[metric]
     options = dict(PANEL_DESCRIPTIONS[metric])
     digits = options.pop("digits")
     object_id = panel.object_id
-
-    def read(data: LiveData) -> float | None:
-        value = data.panel_value(param, object_id)
-        return None if value is None else round(value, digits)
-
-    return TigoEntity(
-        platform=Platform.SENSOR,
-        description=SolarHubSensorDescription(
-            key=metric.value,
-            translation_key=f"panel_{metric.value}",
-            state_class=SensorStateClass.MEASUREMENT,
-            value_fn=read,
-            available_fn=_reporting,
-            **options,
-        ),
-        device=panel.device,
-        unique_id=f"tigo_panel_{panel.key}_{metric.value}",
-        polls=frozenset({param}),
+    description = Sensor(
+        key=metric.value,
+        translation_key=f"panel_{metric.value}",
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=digits,
+        digits=digits,
+        value_fn=lambda data: data.panel_value(param, object_id),
+        available_fn=_reporting,
+        **options,
     )
+    return _live(live, panel.device, [description], frozenset({param}))
 
 
 def _source(data: LiveData, serial: str) -> TigoSource | None:
@@ -180,7 +193,7 @@ def _checked_in(source: TigoSource | None) -> bool | None:
     return dt_util.utcnow() - source.last_checkin <= REPORTING_WINDOW
 
 
-def _gateway(gateway: Gateway) -> list[TigoEntity]:
+def _gateway(gateway: Gateway, live: TigoLiveCoordinator) -> list[EntitySpec[LiveData]]:
     serial = gateway.serial
 
     def present(data: LiveData) -> bool:
@@ -200,8 +213,8 @@ def _gateway(gateway: Gateway) -> list[TigoEntity]:
             return None
         return source.control_state.lower() == "off"
 
-    sensors = [
-        SolarHubSensorDescription(
+    descriptions: list[SolarHubEntityDescription[LiveData]] = [
+        Sensor(
             key="last_checkin",
             translation_key="last_checkin",
             device_class=SensorDeviceClass.TIMESTAMP,
@@ -209,16 +222,14 @@ def _gateway(gateway: Gateway) -> list[TigoEntity]:
             value_fn=last_checkin,
             available_fn=present,
         ),
-        SolarHubSensorDescription(
+        Sensor(
             key="firmware",
             translation_key="gateway_firmware",
             entity_category=EntityCategory.DIAGNOSTIC,
             value_fn=firmware,
             available_fn=present,
         ),
-    ]
-    binary_sensors = [
-        SolarHubBinarySensorDescription(
+        BinarySensor(
             key="connectivity",
             translation_key="gateway_connectivity",
             device_class=BinarySensorDeviceClass.CONNECTIVITY,
@@ -226,40 +237,23 @@ def _gateway(gateway: Gateway) -> list[TigoEntity]:
             is_on_fn=lambda data: _checked_in(_source(data, serial)),
             available_fn=present,
         ),
-        SolarHubBinarySensorDescription(
+        BinarySensor(
             key="pv_off",
             translation_key="pv_off",
             is_on_fn=pv_off,
             available_fn=present,
         ),
     ]
-    return [
-        TigoEntity(
-            platform=Platform.SENSOR,
-            description=d,
-            device=gateway.device,
-            unique_id=f"tigo_gateway_{serial}_{d.key}",
-        )
-        for d in sensors
-    ] + [
-        TigoEntity(
-            platform=Platform.BINARY_SENSOR,
-            description=d,
-            device=gateway.device,
-            unique_id=f"tigo_gateway_{serial}_{d.key}",
-        )
-        for d in binary_sensors
-    ]
+    return _live(live, gateway.device, descriptions)
 
 
-def _alert_attributes(alert: Alert) -> dict[str, Any]:
-    return {
-        "alert_id": alert.alert_id,
-        "code": alert.unique_id,
-        "title": alert.title,
-        "message": alert.message,
-        "added": alert.added.isoformat(),
-    }
+ALERT_ATTRIBUTES = {
+    "alert_id": "alert_id",
+    "unique_id": "code",
+    "title": "title",
+    "message": "message",
+    "added": "added",
+}
 
 
 # Event types by alert code, so automations can react to a string shutdown in particular.
@@ -272,50 +266,30 @@ ALERT_EVENT_TYPES = {
 OTHER_ALERT = "other"
 
 
-def _new_alerts(data: AlertsData) -> Iterable[tuple[str, Mapping[str, Any]]]:
-    for alert in sorted(data.new, key=lambda a: a.added):
-        yield ALERT_EVENT_TYPES.get(alert.unique_id, OTHER_ALERT), _alert_attributes(alert)
+ALERTS = ProblemReport[Alert](
+    problem_key="alerts",
+    event_key="alert",
+    attributes_name="alerts",
+    oldest_first=lambda alerts: sorted(alerts, key=lambda a: a.added),
+    attributes=lambda alert: item_attributes(alert, ALERT_ATTRIBUTES),
+    event_types=[*ALERT_EVENT_TYPES.values(), OTHER_ALERT],
+    event_type=lambda alert: ALERT_EVENT_TYPES.get(alert.unique_id, OTHER_ALERT),
+)
 
 
-def _alerts(topology: Topology) -> list[TigoEntity]:
-    sid = topology.system.system_id
-    return [
-        TigoEntity(
-            platform=Platform.BINARY_SENSOR,
-            description=SolarHubBinarySensorDescription(
-                key="alerts",
-                translation_key="alerts",
-                device_class=BinarySensorDeviceClass.PROBLEM,
-                is_on_fn=lambda data: bool(data.active),
-                attributes_fn=lambda data: {"alerts": [_alert_attributes(a) for a in data.active]},
-            ),
-            device=topology.device,
-            unique_id=f"tigo_{sid}_alerts",
-            alerts=True,
-        ),
-        TigoEntity(
-            platform=Platform.EVENT,
-            description=SolarHubEventDescription(
-                key="alert",
-                translation_key="alert",
-                event_types=[*ALERT_EVENT_TYPES.values(), OTHER_ALERT],
-                new_events_fn=_new_alerts,
-            ),
-            device=topology.device,
-            unique_id=f"tigo_{sid}_alert",
-            alerts=True,
-        ),
-    ]
-
-
-def system_entities(topology: Topology, options: TigoOptions) -> list[TigoEntity]:
+def system_entities(
+    topology: Topology,
+    options: TigoOptions,
+    live: TigoLiveCoordinator,
+    alerts: TigoAlertsCoordinator,
+) -> list[EntitySpec[Any]]:
     """Every entity of one system, for the panel metrics the owner chose."""
-    entities = _system(topology)
-    entities += [_group(inverter, "inverter") for inverter in topology.inverters]
-    entities += [_group(string, "string") for string in topology.strings]
-    entities += [
-        _panel(panel, metric) for panel in topology.panels for metric in options.panel_metrics
-    ]
+    specs: list[EntitySpec[Any]] = [*_system(topology, live)]
+    for group in (*topology.inverters, *topology.strings):
+        specs += _group(group, live)
+    for panel in topology.panels:
+        for metric in options.panel_metrics:
+            specs += _panel(panel, metric, live)
     for gateway in topology.gateways:
-        entities += _gateway(gateway)
-    return entities + _alerts(topology)
+        specs += _gateway(gateway, live)
+    return specs + problem_specs(alerts, identifier_of(topology.device), ALERTS)

@@ -5,25 +5,27 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import timedelta
 import logging
+import re
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.components.diagnostics import async_redact_data
-from homeassistant.const import CONF_PASSWORD, CONF_USERNAME, Platform
+from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
+from homeassistant.core import callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
-from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
-from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.util import dt as dt_util
 
 from ...api.errors import AuthenticationError, PermissionDeniedError, SolarHubApiError
 from ...api.tigo.client import DEFAULT_BASE_URL, TigoClient
 from ...const import CONF_BASE_URL, CONF_SYSTEMS, DOMAIN
-from ...entity import EntitySpec
+from ...devices import register_devices
+from ...entity import EntitySpec, expect_requests
 from ...statistics import EnergyStatistic
 from .coordinator import TigoAlertsCoordinator, TigoLiveCoordinator
-from .entities import TigoEntity, system_entities
+from .entities import system_entities
 from .history import solar_statistic
-from .options import PARAMS, PanelMetric, TigoOptions
+from .options import TigoOptions
 from .topology import Topology, build_topology
 
 if TYPE_CHECKING:
@@ -67,34 +69,18 @@ class TigoRuntime:
         self.client = client
         self.live: dict[int, TigoLiveCoordinator] = {}
         self.alerts: dict[int, TigoAlertsCoordinator] = {}
-        self.entities: dict[int, list[TigoEntity]] = {}
+        self.specs: list[EntitySpec[Any]] = []
 
     def add_system(
         self,
         live: TigoLiveCoordinator,
         alerts: TigoAlertsCoordinator,
-        entities: list[TigoEntity],
+        specs: list[EntitySpec[Any]],
     ) -> None:
         """Register one system's coordinators and entities."""
         self.live[live.system_id] = live
         self.alerts[live.system_id] = alerts
-        self.entities[live.system_id] = entities
-
-    def entity_specs(self, platform: Platform) -> list[EntitySpec[Any]]:
-        """The specs of every system's entities on ``platform``."""
-        return [
-            EntitySpec(
-                coordinator=self.alerts[system_id] if entity.alerts else self.live[system_id],
-                description=entity.description,
-                # Devices are registered at setup, parents first; entities only link to them.
-                device_info=DeviceInfo(identifiers=entity.device["identifiers"]),
-                unique_id=entity.unique_id,
-                polls=entity.polls,
-            )
-            for system_id, entities in self.entities.items()
-            for entity in entities
-            if entity.platform is platform
-        ]
+        self.specs += specs
 
     async def async_diagnostics(self) -> dict[str, Any]:
         """Each system's structure and latest data, with anything identifying redacted."""
@@ -132,40 +118,17 @@ class TigoRuntime:
         await self.client.logout()
 
 
-def _enabled_params(hass: HomeAssistant, entry: SolarHubConfigEntry) -> frozenset[str]:
-    """Panel params with an enabled entity in the registry, to fetch them from the first poll."""
-    params = set()
-    for registry_entry in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id):
-        if registry_entry.disabled_by is None and registry_entry.unique_id.startswith(
-            "tigo_panel_"
-        ):
-            metric = registry_entry.unique_id.rsplit("_", 1)[1]
-            if metric in PanelMetric.__members__.values():
-                params.add(PARAMS[PanelMetric(metric)])
-    return frozenset(params)
+async def _async_migrate_unique_ids(hass: HomeAssistant, entry: SolarHubConfigEntry) -> None:
+    """System entities were ``tigo_<id>_<key>``; now ``<device identifier>_<key>`` like all."""
+    system_entity = re.compile(r"tigo_(\d+)_(.+)")
 
+    @callback
+    def migrate(registry_entry: er.RegistryEntry) -> dict[str, str] | None:
+        if match := system_entity.fullmatch(registry_entry.unique_id):
+            return {"new_unique_id": f"tigo_system_{match[1]}_{match[2]}"}
+        return None
 
-def _register_devices(
-    hass: HomeAssistant, entry: SolarHubConfigEntry, topologies: list[Topology]
-) -> None:
-    """Create each system's devices, parents first: a child names its parent's registry id.
-
-    Devices of this entry the cloud no longer lists (a replaced optimizer, a dropped system) go.
-    """
-    registry = dr.async_get(hass)
-    device_ids: dict[tuple[str, str], str] = {}
-    for topology in topologies:
-        system = registry.async_get_or_create(config_entry_id=entry.entry_id, **topology.device)
-        device_ids[next(iter(topology.device["identifiers"]))] = system.id
-        for device, parent in topology.child_devices():
-            linked = DeviceInfo(**device)
-            linked["via_device_id"] = device_ids[parent]
-            created = registry.async_get_or_create(config_entry_id=entry.entry_id, **linked)
-            device_ids[next(iter(device["identifiers"]))] = created.id
-    current = set(device_ids.values())
-    for device_entry in dr.async_entries_for_config_entry(registry, entry.entry_id):
-        if device_entry.id not in current:
-            registry.async_update_device(device_entry.id, remove_config_entry_id=entry.entry_id)
+    await er.async_migrate_entries(hass, entry.entry_id, migrate)
 
 
 async def _read_topology(client: TigoClient, system_id: int) -> Topology:
@@ -186,7 +149,6 @@ async def async_setup_tigo(hass: HomeAssistant, entry: SolarHubConfigEntry) -> T
         request_timeout=REQUEST_TIMEOUT,
     )
     options = TigoOptions.from_entry(entry)
-    initial_params = _enabled_params(hass, entry)
     with_statistics = "recorder" in hass.config.components
     runtime = TigoRuntime(client)
     try:
@@ -204,7 +166,6 @@ async def async_setup_tigo(hass: HomeAssistant, entry: SolarHubConfigEntry) -> T
                 topology=topology,
                 tz=tz,
                 interval=timedelta(seconds=options.live_interval),
-                initial_params=initial_params,
                 statistic=energy_statistic(topology) if with_statistics else None,
             )
             alerts = TigoAlertsCoordinator(
@@ -214,8 +175,7 @@ async def async_setup_tigo(hass: HomeAssistant, entry: SolarHubConfigEntry) -> T
                 topology=topology,
                 interval=timedelta(seconds=options.alerts_interval),
             )
-            runtime.add_system(live, alerts, system_entities(topology, options))
-        _register_devices(hass, entry, [live.topology for live in runtime.live.values()])
+            runtime.add_system(live, alerts, system_entities(topology, options, live, alerts))
     except (AuthenticationError, PermissionDeniedError) as err:
         raise ConfigEntryAuthFailed(
             translation_domain=DOMAIN, translation_key="authentication_failed"
@@ -226,6 +186,17 @@ async def async_setup_tigo(hass: HomeAssistant, entry: SolarHubConfigEntry) -> T
             translation_key="cloud_unavailable",
             translation_placeholders={"error": str(err)},
         ) from err
+    register_devices(
+        hass,
+        entry,
+        [
+            (device, parent)
+            for live in runtime.live.values()
+            for device, parent in live.topology.devices()
+        ],
+    )
+    await _async_migrate_unique_ids(hass, entry)
+    expect_requests(hass, entry, runtime.specs)
     for system_id in runtime.live:
         await runtime.live[system_id].async_config_entry_first_refresh()
         await runtime.alerts[system_id].async_config_entry_first_refresh()

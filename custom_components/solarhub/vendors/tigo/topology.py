@@ -20,10 +20,9 @@ from ...api.tigo.models import (
     TigoSystem,
 )
 from ...const import DOMAIN
+from ...devices import Identifier
 
 MANUFACTURER = "Tigo Energy"
-
-type Identifier = tuple[str, str]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -78,21 +77,22 @@ class Topology:
 
     def signature(self) -> tuple[object, ...]:
         """What entities depend on: every device with its name, and the panels' object ids."""
-        devices = [self.device, *(device for device, _ in self.child_devices())]
         return (
-            tuple((tuple(sorted(d.get("identifiers", ()))), d.get("name")) for d in devices),
+            tuple(
+                (tuple(sorted(d.get("identifiers", ()))), d.get("name")) for d, _ in self.devices()
+            ),
             tuple(sorted(panel.object_id for panel in self.panels)),
         )
 
-    def child_devices(self) -> list[tuple[DeviceInfo, Identifier]]:
-        """Every device below the system with its parent's identifier, parents first."""
+    def devices(self) -> list[tuple[DeviceInfo, Identifier | None]]:
+        """Every device of the system with its parent's identifier, parents first."""
         nodes: list[Group | Panel | Gateway] = [
             *self.inverters,
             *self.strings,
             *self.panels,
             *self.gateways,
         ]
-        return [(node.device, node.parent) for node in nodes]
+        return [(self.device, None), *((node.device, node.parent) for node in nodes)]
 
 
 def _system_identifier(system_id: int) -> Identifier:
