@@ -22,10 +22,8 @@ from custom_components.solarhub.api.errors import (
 from custom_components.solarhub.api.plenticore import client as p
 from custom_components.solarhub.api.plenticore.models import (
     InverterEvent,
-    Module,
     ProcessValue,
     SettingMeta,
-    UserInfo,
     VersionInfo,
 )
 from custom_components.solarhub.api.shapes import error_message, parse_json
@@ -115,67 +113,6 @@ def test_parse_version_tolerates_missing_name_and_hostname() -> None:
 def test_parse_version_rejects_other_devices(raw: object) -> None:
     with pytest.raises(UnsupportedDeviceError):
         p.parse_version(raw)
-
-
-def test_parse_user_info() -> None:
-    raw = {
-        "role": "USER",
-        "anonymous": False,
-        "authenticated": True,
-        "active": True,
-        "locked": False,
-        "permissions": ["read", "write"],
-    }
-    assert p.parse_user_info(raw) == UserInfo(
-        role="USER",
-        authenticated=True,
-        anonymous=False,
-        locked=False,
-        active=True,
-        permissions=("read", "write"),
-    )
-
-
-def test_parse_user_info_anonymous_with_few_fields() -> None:
-    info = p.parse_user_info({"role": "NONE", "anonymous": True, "authenticated": False})
-    assert info.role == "NONE"
-    assert info.anonymous
-    assert info.permissions == ()
-
-
-@pytest.mark.parametrize(
-    "raw",
-    [
-        [],
-        {"anonymous": True, "authenticated": False},
-        {"role": "USER", "anonymous": "no", "authenticated": True},
-        {"role": "USER", "anonymous": False, "authenticated": True, "permissions": "all"},
-        {"role": "USER", "anonymous": False, "authenticated": True, "permissions": [1]},
-    ],
-)
-def test_parse_user_info_malformed(raw: object) -> None:
-    with pytest.raises(MalformedResponseError, match="/auth/me"):
-        p.parse_user_info(raw)
-
-
-# ---- modules and process data ---------------------------------------------------------------
-
-
-def test_parse_modules() -> None:
-    raw = [
-        {"id": "devices:local", "type": "device"},
-        {"id": "devices:local:pv1", "type": "device:pv"},
-    ]
-    assert p.parse_modules(raw) == [
-        Module(id="devices:local", type="device"),
-        Module(id="devices:local:pv1", type="device:pv"),
-    ]
-
-
-@pytest.mark.parametrize("raw", [{}, [{"id": "x"}], [{"id": 1, "type": "t"}], ["devices:local"]])
-def test_parse_modules_malformed(raw: object) -> None:
-    with pytest.raises(MalformedResponseError, match="/modules"):
-        p.parse_modules(raw)
 
 
 def test_parse_process_data_ids() -> None:

@@ -51,14 +51,12 @@ from ..shapes import (
 from . import scram
 from .models import (
     InverterEvent,
-    Module,
     ProcessData,
     ProcessValue,
     Role,
     SettingMeta,
     SettingsMeta,
     SettingValues,
-    UserInfo,
     VersionInfo,
 )
 
@@ -167,33 +165,6 @@ def parse_version(raw: object) -> VersionInfo:
         api_version=api_version,
         sw_version=sw_version,
     )
-
-
-def parse_user_info(raw: object) -> UserInfo:
-    """``GET /auth/me``."""
-    what = "/auth/me"
-    obj = as_dict(raw, what)
-    permissions = obj.get("permissions", [])
-    if not isinstance(permissions, list) or not all(isinstance(item, str) for item in permissions):
-        raise malformed(what, f"'permissions' should be a list of strings, got {permissions!r}")
-    return UserInfo(
-        role=str_field(obj, "role", what),
-        authenticated=_bool(obj, "authenticated", what),
-        anonymous=_bool(obj, "anonymous", what),
-        locked=bool(obj.get("locked", False)),
-        active=bool(obj.get("active", False)),
-        permissions=tuple(permissions),
-    )
-
-
-def parse_modules(raw: object) -> list[Module]:
-    """``GET /modules``."""
-    what = "/modules"
-    modules = []
-    for item in as_list(raw, what):
-        obj = as_dict(item, what)
-        modules.append(Module(id=str_field(obj, "id", what), type=str_field(obj, "type", what)))
-    return modules
 
 
 def parse_process_data_ids(raw: object) -> dict[str, frozenset[str]]:
@@ -585,17 +556,6 @@ class PlenticoreClient:
                 f"the host's /api/v1/info/version answer is not JSON: {excerpt(body)}"
             ) from err
         return parse_version(raw)
-
-    async def get_me(self) -> UserInfo:
-        """``GET /auth/me``: with the session when there is one, anonymously otherwise."""
-        if self._credentials is None and self._session_id is None:
-            async with self._lock:
-                return parse_user_info(await self._json("GET", "/auth/me"))
-        return parse_user_info(await self._session_json("GET", "/auth/me"))
-
-    async def get_modules(self) -> list[Module]:
-        """``GET /modules``."""
-        return parse_modules(await self._session_json("GET", "/modules"))
 
     async def get_process_data_ids(self) -> dict[str, frozenset[str]]:
         """``GET /processdata``: the ids each module offers."""

@@ -49,14 +49,12 @@ from ..shapes import (
 from .csv import parse_aggregate_csv, parse_combined_csv
 from .models import (
     Alert,
-    AlertType,
     CsvSeries,
     DataSet,
     LayoutInverter,
     LayoutMppt,
     LayoutPanel,
     LayoutString,
-    ObjectType,
     RateLimit,
     Summary,
     SystemLayout,
@@ -312,20 +310,6 @@ def parse_objects(raw: object) -> list[TigoObject]:
     return objects
 
 
-def parse_object_types(raw: object) -> list[ObjectType]:
-    """``GET objects/types``."""
-    what = "objects/types"
-    return [
-        ObjectType(
-            object_type_id=_int(obj, "object_type_id", what),
-            label=optional_str_field(obj, "label", what) or "",
-        )
-        for obj in (
-            as_dict(item, what) for item in as_list(_envelope(raw, "object_types", what), what)
-        )
-    ]
-
-
 def parse_sources(raw: object) -> list[TigoSource]:
     """``GET sources/system``.
 
@@ -391,22 +375,6 @@ def parse_alerts(raw: object) -> list[Alert]:
             generated=_optional_datetime(obj, "generated", what),
         )
         for obj in (as_dict(item, what) for item in as_list(_envelope(raw, "alerts", what), what))
-    ]
-
-
-def parse_alert_types(raw: object) -> list[AlertType]:
-    """``GET alerts/types``."""
-    what = "alerts/types"
-    return [
-        AlertType(
-            alert_type_id=_int(obj, "alert_type_id", what),
-            unique_id=_int(obj, "unique_id", what),
-            title=optional_str_field(obj, "title", what) or "",
-            description=optional_str_field(obj, "description", what) or "",
-        )
-        for obj in (
-            as_dict(item, what) for item in as_list(_envelope(raw, "alert_types", what), what)
-        )
     ]
 
 
@@ -739,10 +707,6 @@ class TigoClient:
         raw = await self._json("objects/system", {"system_id": system_id}, system_id=system_id)
         return parse_objects(raw)
 
-    async def get_object_types(self) -> list[ObjectType]:
-        """``GET objects/types``."""
-        return parse_object_types(await self._json("objects/types"))
-
     async def get_sources(self, system_id: int) -> list[TigoSource]:
         """``GET sources/system``: gateways / Cloud Connects and their data sets."""
         raw = await self._json("sources/system", {"system_id": system_id}, system_id=system_id)
@@ -823,7 +787,3 @@ class TigoClient:
         return await self._pages(
             "alerts/system", params, parse_alerts, lambda a: a.alert_id, system_id=system_id
         )
-
-    async def get_alert_types(self, language: str = "EN") -> list[AlertType]:
-        """``GET alerts/types`` in one of DE, EL, EN, ES, FR, IT, JP, KO."""
-        return parse_alert_types(await self._json("alerts/types", {"language": language}))
