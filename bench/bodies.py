@@ -11,7 +11,7 @@ Cases:
 - ``error-50MB`` / ``error-200MB``: a PLENTICORE ``GET /info/version`` answered HTTP 500 with an
   HTML-like body of that size (words and white space, as proxies' error pages are);
 - ``tigo-csv-200MB``: a Tigo ``data/aggregate`` answer of that size;
-- ``tigo-csv-40MB``: one below the client's cap, parsed.
+- ``tigo-csv-12MB``: one below the client's cap, parsed.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ CASES: Final = (
     Case("error-50MB", 50 * MB, "error"),
     Case("error-200MB", 200 * MB, "error"),
     Case("tigo-csv-200MB", 200 * MB, "csv"),
-    Case("tigo-csv-40MB", 40 * MB, "csv"),
+    Case("tigo-csv-12MB", 12 * MB, "csv"),
 )
 
 

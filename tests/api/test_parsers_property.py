@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 import json
 import re
-from types import ModuleType
 from typing import Any, Final
 from unittest.mock import patch
 from zoneinfo import ZoneInfo
@@ -101,8 +100,9 @@ CASES: Final[list[Case]] = [
 
 
 @contextlib.contextmanager
-def _recording(vendor: str, module: ModuleType, answers: Answers) -> Iterator[None]:
-    """Keep every body ``module``'s client receives, under ``"<vendor> <METHOD> <path>"``."""
+def _recording(vendor: str, answers: Answers) -> Iterator[None]:
+    """Keep every body the clients receive, under ``"<vendor> <METHOD> <path>"``."""
+    original = http.exchange
 
     async def exchange(
         session: aiohttp.ClientSession, method: str, url: str, **kwargs: Any
@@ -113,11 +113,11 @@ def _recording(vendor: str, module: ModuleType, answers: Answers) -> Iterator[No
             answers[f"{vendor} errors"].append(failure.body)
             return mapper(failure)
 
-        answer = await http.exchange(session, method, url, status_error=status_error, **kwargs)
+        answer = await original(session, method, url, status_error=status_error, **kwargs)
         answers[f"{vendor} {method} {URL(url).path}"].append(answer.body)
         return answer
 
-    with patch.object(module, "exchange", exchange):
+    with patch.object(http, "exchange", exchange):
         yield
 
 
@@ -179,17 +179,17 @@ async def _record_tigo(http: aiohttp.ClientSession) -> None:
         await sim.stop()
 
 
-# vendor: (what drives its client against its simulator, the client's module)
-RECORDERS: Final[dict[str, tuple[Recorder, ModuleType]]] = {
-    "plenticore": (_record_plenticore, p),
-    "tigo": (_record_tigo, tigo),
+# vendor: what drives its client against its simulator
+RECORDERS: Final[dict[str, Recorder]] = {
+    "plenticore": _record_plenticore,
+    "tigo": _record_tigo,
 }
 
 
 async def _record() -> Answers:
     answers: Answers = defaultdict(list)
-    for vendor, (record, module) in RECORDERS.items():
-        with _recording(vendor, module, answers):
+    for vendor, record in RECORDERS.items():
+        with _recording(vendor, answers):
             async with aiohttp.ClientSession() as session:
                 await record(session)
     return answers
