@@ -12,9 +12,10 @@ import base64
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable
 import contextlib
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from email.utils import format_datetime
 import logging
+import threading
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -29,6 +30,7 @@ from custom_components.solarhub.api.errors import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitedError,
+    ResponseTooLargeError,
     SessionLostError,
     SolarHubApiError,
 )
@@ -36,6 +38,7 @@ from custom_components.solarhub.api.shapes import error_message
 from custom_components.solarhub.api.tigo import client as tigo
 from custom_components.solarhub.api.tigo.client import TigoClient
 from custom_components.solarhub.api.tigo.models import (
+    CsvSeries,
     DataSet,
     LayoutPanel,
     RateLimit,
@@ -1233,3 +1236,37 @@ async def test_config_update_header(
     assert second is not None
     assert second != first
     assert datetime.fromisoformat(second) == changed
+
+
+@pytest.mark.parametrize(("rows", "off_loop"), [(10, False), (20_000, True)])
+async def test_large_csv_is_parsed_off_the_event_loop(
+    http: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch, rows: int, off_loop: bool
+) -> None:
+    """Above CSV_INLINE_LIMIT the pure parser runs in an executor, so the loop keeps running."""
+    lines = [b"Datetime,17"] + [
+        f"2026/06/20 {minute // 60 % 24:02}:{minute % 60:02}:00,{minute}.25".encode()
+        for minute in range(rows)
+    ]
+    csv = b"\n".join(lines) + b"\n"
+    assert (len(csv) > tigo.CSV_INLINE_LIMIT) is off_loop
+    threads: list[int] = []
+    parse = tigo.parse_aggregate_csv
+
+    def spy(text: str, tz: tzinfo, *, now: datetime) -> CsvSeries:
+        threads.append(threading.get_ident())
+        return parse(text, tz, now=now)
+
+    monkeypatch.setattr(tigo, "parse_aggregate_csv", spy)
+    async with serve({"data/aggregate": raw_reply(csv, content_type="text/csv")}) as (url, _):
+        series = await canned_client(http, url).get_aggregate(
+            4, NOON - timedelta(days=1), NOON, tz=BERLIN
+        )
+    assert series.columns["17"]
+    assert (threads != [threading.get_ident()]) is off_loop
+
+
+async def test_a_csv_over_its_cap_is_refused(http: aiohttp.ClientSession) -> None:
+    csv = b"Datetime,17\n" + b"2026/06/21 11:59:00,250.5\n" * (tigo.MAX_CSV_BODY // 26 + 1)
+    async with serve({"data/aggregate": raw_reply(csv, content_type="text/csv")}) as (url, _):
+        with pytest.raises(ResponseTooLargeError, match="GET data/aggregate"):
+            await canned_client(http, url).get_aggregate(4, NOON, NOON, tz=BERLIN)
