@@ -19,6 +19,7 @@ from custom_components.solarhub.api.errors import (
     SolarHubApiError,
     UnsupportedDeviceError,
 )
+from custom_components.solarhub.api.http import Failure
 from custom_components.solarhub.api.plenticore import client as p
 from custom_components.solarhub.api.plenticore.models import (
     InverterEvent,
@@ -29,6 +30,13 @@ from custom_components.solarhub.api.plenticore.models import (
 from custom_components.solarhub.api.shapes import error_message, parse_json
 
 # ---- base URL and JSON ----------------------------------------------------------------------
+
+
+def failure(
+    method: str, path: str, status: int, body: bytes, headers: dict[str, str] | None = None
+) -> Failure:
+    """A non-success answer, as the shared exchange hands it to the client's mapping."""
+    return Failure(method=method, path=path, status=status, headers=headers or {}, body=body)
 
 
 @pytest.mark.parametrize(
@@ -446,19 +454,19 @@ def test_error_message() -> None:
     ],
 )
 def test_status_error(method: str, path: str, status: int, error: type[Exception]) -> None:
-    exc = p.status_error(method, path, status, b'{"message": "some reason"}')
+    exc = p.status_error(failure(method, path, status, b'{"message": "some reason"}'))
     assert type(exc) is error
     assert str(exc) == f"{method} {path} answered HTTP {status}: 'some reason'"
 
 
 def test_status_error_401_on_a_session_call_is_an_authentication_error() -> None:
-    exc = p.status_error("GET", "/modules", 401, b"")
+    exc = p.status_error(failure("GET", "/modules", 401, b""))
     assert isinstance(exc, AuthenticationError)
     assert "HTTP 401" in str(exc)
 
 
 def test_status_error_rate_limit_keeps_retry_after() -> None:
-    exc = p.status_error("GET", "/modules", 429, b"", "120")
+    exc = p.status_error(failure("GET", "/modules", 429, b"", {"Retry-After": "120"}))
     assert isinstance(exc, RateLimitedError)
     assert exc.retry_after == 120.0
 

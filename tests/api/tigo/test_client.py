@@ -34,6 +34,7 @@ from custom_components.solarhub.api.errors import (
     SessionLostError,
     SolarHubApiError,
 )
+from custom_components.solarhub.api.http import Failure
 from custom_components.solarhub.api.shapes import error_message
 from custom_components.solarhub.api.tigo import client as tigo
 from custom_components.solarhub.api.tigo.client import TigoClient
@@ -413,7 +414,8 @@ def test_parse_retry_after(retry_after: str | None, reset: str | None, seconds: 
 )
 def test_status_error(path: str, status: int, error: type[SolarHubApiError]) -> None:
     body = b'{"name":"Some Name","message":"The message.","code":0,"status":%d}' % status
-    err = tigo.status_error("GET", path, status, body, now=NOON)
+    failure = Failure(method="GET", path=path, status=status, headers={}, body=body)
+    err = tigo.status_error(failure, now=NOON)
     assert isinstance(err, error)
     assert str(err) == f"GET {path} answered HTTP {status}: 'The message.'"
 

@@ -300,21 +300,10 @@ def parse_retry_after(
     return default if seconds is None else seconds
 
 
-def _map_failure(failure: http.Failure) -> SolarHubApiError:
-    return status_error(
-        failure.method,
-        failure.path,
-        failure.status,
-        failure.body,
-        failure.headers.get("Retry-After"),
-    )
-
-
-def status_error(
-    method: str, path: str, status: int, body: bytes, retry_after: str | None = None
-) -> SolarHubApiError:
-    """Map a non-success HTTP status of ``method path`` to the client's error."""
-    text = http.status_text(method, path, status, body)
+def status_error(failure: http.Failure) -> SolarHubApiError:
+    """Map a non-success answer to the client's error."""
+    path, status, retry_after = failure.path, failure.status, failure.headers.get("Retry-After")
+    text = http.status_text(failure.method, path, status, failure.body)
     is_login = path in _LOGIN_PATHS
     if status == 401:
         if is_login:
@@ -488,7 +477,7 @@ class PlenticoreClient:
             path=path,
             peer=self._host,
             client_timeout=self._timeout,
-            status_error=_map_failure,
+            status_error=status_error,
             json=body,
             headers=headers,
         )

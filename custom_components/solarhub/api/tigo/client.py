@@ -404,18 +404,10 @@ def parse_retry_after(value: str | None, reset: str | None = None, *, now: datet
     return DEFAULT_RETRY_AFTER if reset_seconds is None else reset_seconds
 
 
-def status_error(
-    method: str,
-    path: str,
-    status: int,
-    body: bytes,
-    *,
-    retry_after: str | None = None,
-    reset: str | None = None,
-    now: datetime,
-) -> SolarHubApiError:
-    """Map a non-success HTTP status of ``method path`` to the client's error."""
-    text = http.status_text(method, path, status, body)
+def status_error(failure: http.Failure, *, now: datetime) -> SolarHubApiError:
+    """Map a non-success answer to the client's error; ``now`` dates a ``Retry-After`` date."""
+    path, status, headers = failure.path, failure.status, failure.headers
+    text = http.status_text(failure.method, path, status, failure.body)
     if status == 401:
         # With the token: it expired early or was logged out elsewhere; log in again.
         return AuthenticationError(text) if path == _LOGIN else SessionRejectedError(text)
@@ -423,7 +415,11 @@ def status_error(
         # At login this is what an account without the Premium subscription gets.
         return PermissionDeniedError(text)
     return http.common_status_error(
-        status, text, retry_after=parse_retry_after(retry_after, reset, now=now)
+        status,
+        text,
+        retry_after=parse_retry_after(
+            headers.get("Retry-After"), headers.get("X-Rate-Limit-Reset"), now=now
+        ),
     )
 
 
@@ -571,17 +567,6 @@ class TigoClient:
             if system_id is not None and config_update is not None:
                 self._config_updates[system_id] = config_update
 
-        def map_failure(failure: http.Failure) -> SolarHubApiError:
-            return status_error(
-                failure.method,
-                failure.path,
-                failure.status,
-                failure.body,
-                retry_after=failure.headers.get("Retry-After"),
-                reset=failure.headers.get("X-Rate-Limit-Reset"),
-                now=self._clock(),
-            )
-
         answer = await http.exchange(
             self._http,
             "GET",
@@ -589,7 +574,7 @@ class TigoClient:
             path=path,
             peer="the Tigo cloud",
             client_timeout=self._timeout,
-            status_error=map_failure,
+            status_error=lambda failure: status_error(failure, now=self._clock()),
             params=params,
             headers=headers,
             max_body=max_body,
