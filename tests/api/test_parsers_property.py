@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 import json
 import re
+from types import ModuleType
 from typing import Any, Final
 from unittest.mock import patch
 from zoneinfo import ZoneInfo
@@ -100,9 +101,13 @@ CASES: Final[list[Case]] = [
 
 
 @contextlib.contextmanager
-def _recording(vendor: str, answers: Answers) -> Iterator[None]:
-    """Keep every body the clients receive, under ``"<vendor> <METHOD> <path>"``."""
-    original = http.exchange
+def _recording(vendor: str, module: ModuleType, answers: Answers) -> Iterator[None]:
+    """Keep every body received through ``module.exchange``, as ``"<vendor> <METHOD> <path>"``.
+
+    ``module`` is where the client finds ``exchange``: :mod:`api.http` itself for clients that
+    call ``http.exchange``, the client's own module for one that imported the name.
+    """
+    original = module.exchange
 
     async def exchange(
         session: aiohttp.ClientSession, method: str, url: str, **kwargs: Any
@@ -113,11 +118,13 @@ def _recording(vendor: str, answers: Answers) -> Iterator[None]:
             answers[f"{vendor} errors"].append(failure.body)
             return mapper(failure)
 
-        answer = await original(session, method, url, status_error=status_error, **kwargs)
+        answer: http.Answer = await original(
+            session, method, url, status_error=status_error, **kwargs
+        )
         answers[f"{vendor} {method} {URL(url).path}"].append(answer.body)
         return answer
 
-    with patch.object(http, "exchange", exchange):
+    with patch.object(module, "exchange", exchange):
         yield
 
 
@@ -189,7 +196,7 @@ RECORDERS: Final[dict[str, Recorder]] = {
 async def _record() -> Answers:
     answers: Answers = defaultdict(list)
     for vendor, record in RECORDERS.items():
-        with _recording(vendor, answers):
+        with _recording(vendor, http, answers):
             async with aiohttp.ClientSession() as session:
                 await record(session)
     return answers
