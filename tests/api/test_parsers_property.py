@@ -102,7 +102,12 @@ CASES: Final[list[Case]] = [
 
 @contextlib.contextmanager
 def _recording(vendor: str, module: ModuleType, answers: Answers) -> Iterator[None]:
-    """Keep every body ``module``'s client receives, under ``"<vendor> <METHOD> <path>"``."""
+    """Keep every body received through ``module.exchange``, as ``"<vendor> <METHOD> <path>"``.
+
+    ``module`` is where the client finds ``exchange``: :mod:`api.http` itself for clients that
+    call ``http.exchange``, the client's own module for one that imported the name.
+    """
+    original = module.exchange
 
     async def exchange(
         session: aiohttp.ClientSession, method: str, url: str, **kwargs: Any
@@ -113,7 +118,9 @@ def _recording(vendor: str, module: ModuleType, answers: Answers) -> Iterator[No
             answers[f"{vendor} errors"].append(failure.body)
             return mapper(failure)
 
-        answer = await http.exchange(session, method, url, status_error=status_error, **kwargs)
+        answer: http.Answer = await original(
+            session, method, url, status_error=status_error, **kwargs
+        )
         answers[f"{vendor} {method} {URL(url).path}"].append(answer.body)
         return answer
 
@@ -179,17 +186,17 @@ async def _record_tigo(http: aiohttp.ClientSession) -> None:
         await sim.stop()
 
 
-# vendor: (what drives its client against its simulator, the client's module)
-RECORDERS: Final[dict[str, tuple[Recorder, ModuleType]]] = {
-    "plenticore": (_record_plenticore, p),
-    "tigo": (_record_tigo, tigo),
+# vendor: what drives its client against its simulator
+RECORDERS: Final[dict[str, Recorder]] = {
+    "plenticore": _record_plenticore,
+    "tigo": _record_tigo,
 }
 
 
 async def _record() -> Answers:
     answers: Answers = defaultdict(list)
-    for vendor, (record, module) in RECORDERS.items():
-        with _recording(vendor, module, answers):
+    for vendor, record in RECORDERS.items():
+        with _recording(vendor, http, answers):
             async with aiohttp.ClientSession() as session:
                 await record(session)
     return answers

@@ -31,12 +31,15 @@ import aiohttp
 
 from .errors import (
     ApiConnectionError,
+    NotFoundError,
+    RateLimitedError,
     RedirectRefusedError,
     ResponseTooLargeError,
     SessionLostError,
     SessionRejectedError,
     SolarHubApiError,
 )
+from .shapes import error_message
 
 if TYPE_CHECKING:
     from yarl import URL
@@ -81,6 +84,35 @@ class Failure:
     def what(self) -> str:
         """``"GET /processdata"``: the call, for messages."""
         return f"{self.method} {self.path}"
+
+
+def status_text(method: str, path: str, status: int, body: bytes) -> str:
+    """``GET /x answered HTTP 500: 'message'``: the text of a status error."""
+    return f"{method} {path} answered HTTP {status}: {error_message(body)}"
+
+
+def common_status_error(status: int, text: str, *, retry_after: float) -> SolarHubApiError:
+    """What a status means for every vendor, once its own meanings are handled.
+
+    404 → :class:`NotFoundError`, 429 → :class:`RateLimitedError` with ``retry_after`` (the
+    period unknown: a vendor that knows it raises its own), 5xx → :class:`ApiConnectionError`,
+    anything else → :class:`SolarHubApiError`.
+    """
+    if status == 404:
+        return NotFoundError(text)
+    if status == 429:
+        return RateLimitedError(text, retry_after)
+    if status >= 500:
+        return ApiConnectionError(text)
+    return SolarHubApiError(text)
+
+
+async def quiet_logout(logout: Awaitable[object], peer: str) -> None:
+    """End a session or token; a failure only logs: the caller forgets it either way."""
+    try:
+        await logout
+    except SolarHubApiError as err:
+        _LOGGER.debug("Ignoring failed logout from %s: %s", peer, err)
 
 
 def strip_query(text: str) -> str:

@@ -273,14 +273,6 @@ async def test_session_calls_need_a_login(http: aiohttp.ClientSession) -> None:
     assert canned.requests == Counter()
 
 
-async def test_anonymous_get_me(http: aiohttp.ClientSession) -> None:
-    me = {"role": "NONE", "anonymous": True, "authenticated": False, "permissions": []}
-    async with serve({"GET /auth/me": json_reply(me)}) as (host, _):
-        info = await PlenticoreClient(http, host).get_me()
-    assert info.role == "NONE"
-    assert not info.authenticated
-
-
 async def test_empty_requests_make_no_call(http: aiohttp.ClientSession) -> None:
     async with serve({}) as (host, canned):
         client = PlenticoreClient(http, host)
@@ -304,12 +296,9 @@ def test_repr_and_host(http: aiohttp.ClientSession) -> None:
 
 
 async def test_owner_login(client: PlenticoreClient, sim: PlenticoreSimulator) -> None:
-    assert (await client.get_me()).role == "NONE"  # anonymous before the login
     await client.login(PASSWORD)
     assert client.logged_in
     assert client.role is Role.USER
-    me = await client.get_me()
-    assert (me.role, me.authenticated, me.anonymous) == ("USER", True, False)
     assert sim.logins == 1
     assert sim.active_sessions == 1
 
@@ -317,7 +306,6 @@ async def test_owner_login(client: PlenticoreClient, sim: PlenticoreSimulator) -
 async def test_installer_login(client: PlenticoreClient, sim: PlenticoreSimulator) -> None:
     await client.login(MASTER_KEY, SERVICE_CODE)
     assert client.role is Role.MASTER
-    assert (await client.get_me()).role == "INSTALLER"
     meta = await client.get_settings_meta()
     assert meta["devices:local"]["Battery:ManualCharge"].writable
     assert sim.logins == 1
@@ -356,7 +344,7 @@ async def test_refused_login(
     assert sim.failed_logins == 1
     # Without stored credentials nothing is retried behind the caller's back.
     with pytest.raises(AuthenticationError, match="not logged in"):
-        await client.get_modules()
+        await client.get_process_data_ids()
     assert sim.requests[f"POST {API}/auth/start"] == 1
 
 
@@ -465,10 +453,10 @@ async def test_refused_relogin_forgets_the_credentials(
     sim.restart()
     sim.fail_next("401", path="/auth/finish")
     with pytest.raises(AuthenticationError):
-        await client.get_modules()
+        await client.get_process_data_ids()
     starts = sim.requests[f"POST {API}/auth/start"]
     with pytest.raises(AuthenticationError, match="not logged in"):
-        await client.get_modules()
+        await client.get_process_data_ids()
     assert sim.requests[f"POST {API}/auth/start"] == starts
 
 
@@ -479,8 +467,8 @@ async def test_relogin_failing_on_the_network_keeps_the_credentials(
     sim.restart()
     sim.fail_next("503", path="/auth/start")
     with pytest.raises(ApiConnectionError, match="HTTP 503"):
-        await client.get_modules()
-    assert await client.get_modules()
+        await client.get_process_data_ids()
+    assert await client.get_process_data_ids()
     assert sim.logins == 2
 
 
@@ -512,7 +500,7 @@ async def test_reboot(client: PlenticoreClient, sim: PlenticoreSimulator) -> Non
     await client.reboot()
     assert sim.active_sessions == 0
     assert not client.logged_in
-    await client.get_modules()  # logs in again with the stored credentials
+    await client.get_process_data_ids()  # logs in again with the stored credentials
     assert client.role is Role.MASTER
     assert sim.requests[f"POST {API}/system/factorysettings"] == 0
 
@@ -574,7 +562,7 @@ async def test_timeout_during_login(http: aiohttp.ClientSession, sim: Plenticore
         ("/processdata", lambda c: c.get_process_data({"devices:local": ["Dc_P"]})),
         ("/settings", lambda c: c.get_settings_meta()),
         ("/events/latest", lambda c: c.get_events()),
-        ("/modules", lambda c: c.get_modules()),
+        ("/processdata", lambda c: c.get_process_data_ids()),
         ("/auth/create_session", lambda c: c.login(PASSWORD)),
     ],
 )
@@ -609,8 +597,6 @@ async def test_version(client: PlenticoreClient, sim_config: PlenticoreConfig) -
 
 async def test_modules_and_process_data(client: PlenticoreClient, sim: PlenticoreSimulator) -> None:
     await client.login(PASSWORD)
-    modules = {module.id: module.type for module in await client.get_modules()}
-    assert modules["devices:local:battery"] == "device:battery"
     ids = await client.get_process_data_ids()
     assert {"Dc_P", "Grid_P", "Home_P"} <= ids["devices:local"]
     assert "SoC" in ids["devices:local:battery"]

@@ -19,18 +19,24 @@ from custom_components.solarhub.api.errors import (
     SolarHubApiError,
     UnsupportedDeviceError,
 )
+from custom_components.solarhub.api.http import Failure
 from custom_components.solarhub.api.plenticore import client as p
 from custom_components.solarhub.api.plenticore.models import (
     InverterEvent,
-    Module,
     ProcessValue,
     SettingMeta,
-    UserInfo,
     VersionInfo,
 )
 from custom_components.solarhub.api.shapes import error_message, parse_json
 
 # ---- base URL and JSON ----------------------------------------------------------------------
+
+
+def failure(
+    method: str, path: str, status: int, body: bytes, headers: dict[str, str] | None = None
+) -> Failure:
+    """A non-success answer, as the shared exchange hands it to the client's mapping."""
+    return Failure(method=method, path=path, status=status, headers=headers or {}, body=body)
 
 
 @pytest.mark.parametrize(
@@ -115,67 +121,6 @@ def test_parse_version_tolerates_missing_name_and_hostname() -> None:
 def test_parse_version_rejects_other_devices(raw: object) -> None:
     with pytest.raises(UnsupportedDeviceError):
         p.parse_version(raw)
-
-
-def test_parse_user_info() -> None:
-    raw = {
-        "role": "USER",
-        "anonymous": False,
-        "authenticated": True,
-        "active": True,
-        "locked": False,
-        "permissions": ["read", "write"],
-    }
-    assert p.parse_user_info(raw) == UserInfo(
-        role="USER",
-        authenticated=True,
-        anonymous=False,
-        locked=False,
-        active=True,
-        permissions=("read", "write"),
-    )
-
-
-def test_parse_user_info_anonymous_with_few_fields() -> None:
-    info = p.parse_user_info({"role": "NONE", "anonymous": True, "authenticated": False})
-    assert info.role == "NONE"
-    assert info.anonymous
-    assert info.permissions == ()
-
-
-@pytest.mark.parametrize(
-    "raw",
-    [
-        [],
-        {"anonymous": True, "authenticated": False},
-        {"role": "USER", "anonymous": "no", "authenticated": True},
-        {"role": "USER", "anonymous": False, "authenticated": True, "permissions": "all"},
-        {"role": "USER", "anonymous": False, "authenticated": True, "permissions": [1]},
-    ],
-)
-def test_parse_user_info_malformed(raw: object) -> None:
-    with pytest.raises(MalformedResponseError, match="/auth/me"):
-        p.parse_user_info(raw)
-
-
-# ---- modules and process data ---------------------------------------------------------------
-
-
-def test_parse_modules() -> None:
-    raw = [
-        {"id": "devices:local", "type": "device"},
-        {"id": "devices:local:pv1", "type": "device:pv"},
-    ]
-    assert p.parse_modules(raw) == [
-        Module(id="devices:local", type="device"),
-        Module(id="devices:local:pv1", type="device:pv"),
-    ]
-
-
-@pytest.mark.parametrize("raw", [{}, [{"id": "x"}], [{"id": 1, "type": "t"}], ["devices:local"]])
-def test_parse_modules_malformed(raw: object) -> None:
-    with pytest.raises(MalformedResponseError, match="/modules"):
-        p.parse_modules(raw)
 
 
 def test_parse_process_data_ids() -> None:
@@ -509,19 +454,19 @@ def test_error_message() -> None:
     ],
 )
 def test_status_error(method: str, path: str, status: int, error: type[Exception]) -> None:
-    exc = p.status_error(method, path, status, b'{"message": "some reason"}')
+    exc = p.status_error(failure(method, path, status, b'{"message": "some reason"}'))
     assert type(exc) is error
     assert str(exc) == f"{method} {path} answered HTTP {status}: 'some reason'"
 
 
 def test_status_error_401_on_a_session_call_is_an_authentication_error() -> None:
-    exc = p.status_error("GET", "/modules", 401, b"")
+    exc = p.status_error(failure("GET", "/modules", 401, b""))
     assert isinstance(exc, AuthenticationError)
     assert "HTTP 401" in str(exc)
 
 
 def test_status_error_rate_limit_keeps_retry_after() -> None:
-    exc = p.status_error("GET", "/modules", 429, b"", "120")
+    exc = p.status_error(failure("GET", "/modules", 429, b"", {"Retry-After": "120"}))
     assert isinstance(exc, RateLimitedError)
     assert exc.retry_after == 120.0
 

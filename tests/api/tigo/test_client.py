@@ -12,9 +12,10 @@ import base64
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable
 import contextlib
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from email.utils import format_datetime
 import logging
+import threading
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -29,13 +30,16 @@ from custom_components.solarhub.api.errors import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitedError,
+    ResponseTooLargeError,
     SessionLostError,
     SolarHubApiError,
 )
+from custom_components.solarhub.api.http import Failure
 from custom_components.solarhub.api.shapes import error_message
 from custom_components.solarhub.api.tigo import client as tigo
 from custom_components.solarhub.api.tigo.client import TigoClient
 from custom_components.solarhub.api.tigo.models import (
+    CsvSeries,
     DataSet,
     LayoutPanel,
     RateLimit,
@@ -44,7 +48,13 @@ from custom_components.solarhub.api.tigo.models import (
 )
 from tests.api.canned import Handler, json_reply, serve_app
 from tests.simulators import SimClock
-from tests.simulators.tigo import SimSystem, TigoConfig, TigoSimulator
+from tests.simulators.tigo import (
+    OBJECT_TYPE_PANEL,
+    OBJECT_TYPE_SYSTEM,
+    SimSystem,
+    TigoConfig,
+    TigoSimulator,
+)
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -274,20 +284,6 @@ def test_parse_objects() -> None:
         tigo.parse_objects({"objects": [{"id": 1, "object_type_id": 1, "children": ["2"]}]})
 
 
-def test_parse_object_and_alert_types() -> None:
-    (object_type,) = tigo.parse_object_types(
-        {"object_types": [{"object_type_id": 2, "label": "Panel"}]}
-    )
-    assert (object_type.object_type_id, object_type.label) == (2, "Panel")
-    raw = {
-        "alert_types": [
-            {"alert_type_id": 24, "description": "<p>Low</p>", "title": "Low", "unique_id": 300}
-        ]
-    }
-    (alert_type,) = tigo.parse_alert_types(raw)
-    assert (alert_type.unique_id, alert_type.description) == (300, "<p>Low</p>")
-
-
 SOURCES = {
     "sources": [
         {
@@ -418,7 +414,8 @@ def test_parse_retry_after(retry_after: str | None, reset: str | None, seconds: 
 )
 def test_status_error(path: str, status: int, error: type[SolarHubApiError]) -> None:
     body = b'{"name":"Some Name","message":"The message.","code":0,"status":%d}' % status
-    err = tigo.status_error("GET", path, status, body, now=NOON)
+    failure = Failure(method="GET", path=path, status=status, headers={}, body=body)
+    err = tigo.status_error(failure, now=NOON)
     assert isinstance(err, error)
     assert str(err) == f"GET {path} answered HTTP {status}: 'The message.'"
 
@@ -553,7 +550,7 @@ async def test_retry_from_the_reset_header_or_a_minute(http: aiohttp.ClientSessi
         "systems": json_reply(
             {"message": "slow"}, status=429, headers={"X-Rate-Limit-Reset": "17"}
         ),
-        "objects/types": raw_reply(b"", status=429),
+        "systems/view": raw_reply(b"", status=429),
     }
     async with serve(routes) as (url, _):
         client = canned_client(http, url)
@@ -561,7 +558,7 @@ async def test_retry_from_the_reset_header_or_a_minute(http: aiohttp.ClientSessi
             await client.get_systems()
         assert err.value.retry_after == 17.0
         with pytest.raises(RateLimitedError, match=r"HTTP 429: \(no message\)") as err:
-            await client.get_object_types()
+            await client.get_system(1)
         assert err.value.retry_after == 60.0
     # The last response carried no rate-limit headers: the previous observation stands.
     assert client.rate_limit is not None
@@ -735,13 +732,13 @@ async def test_a_token_short_of_time_is_used_once_and_then_renewed(
     """A server whose tokens live less than RENEW_BEFORE costs a login per call, never a loop."""
     routes = {
         "users/login": json_reply(token_body(expires=NOON + timedelta(minutes=2))),
-        "objects/types": json_reply({"object_types": []}),
+        "systems": json_reply({"systems": []}),
     }
     async with serve(routes) as (url, canned):
         client = canned_client(http, url)
-        await client.get_object_types()
-        await client.get_object_types()
-    assert canned.requests == Counter({"users/login": 2, "objects/types": 2})
+        await client.get_systems()
+        await client.get_systems()
+    assert canned.requests == Counter({"users/login": 2, "systems": 2})
 
 
 def test_default_clock_is_utc_wall_time() -> None:
@@ -808,10 +805,10 @@ async def test_login(client: TigoClient, sim: TigoSimulator) -> None:
     assert sim.active_tokens == 1
 
 
-async def test_lazy_login_once(client: TigoClient, sim: TigoSimulator) -> None:
-    await client.get_object_types()
+async def test_lazy_login_once(client: TigoClient, sim: TigoSimulator, home: SimSystem) -> None:
     await client.get_systems()
-    await client.get_alert_types()
+    await client.get_system(home.system_id)
+    await client.get_summary(home.system_id)
     assert sim.logins == 1
     assert requests(sim, "users/login") == 1
 
@@ -819,23 +816,23 @@ async def test_lazy_login_once(client: TigoClient, sim: TigoSimulator) -> None:
 async def test_renewal_shortly_before_expiry(client: TigoClient, sim: TigoSimulator) -> None:
     await client.login()
     sim.clock.advance(timedelta(minutes=55))  # exactly RENEW_BEFORE left: still used
-    await client.get_object_types()
+    await client.get_systems()
     assert sim.logins == 1
     sim.clock.advance(1)
-    await client.get_object_types()
+    await client.get_systems()
     assert sim.logins == 2
     assert client.token_expires == sim.clock.now() + timedelta(hours=1)
-    assert requests(sim, "objects/types") == 2  # renewed ahead, no 401 on the way
+    assert requests(sim, "systems") == 2  # renewed ahead, no 401 on the way
 
 
 async def test_expired_token_is_renewed_before_the_call(
     client: TigoClient, sim: TigoSimulator
 ) -> None:
-    await client.get_object_types()
+    await client.get_systems()
     sim.clock.advance(timedelta(hours=3))  # e.g. Home Assistant was suspended
-    await client.get_object_types()
+    await client.get_systems()
     assert sim.logins == 2
-    assert requests(sim, "objects/types") == 2
+    assert requests(sim, "systems") == 2
 
 
 async def test_token_dropped_by_the_server_means_one_silent_relogin(
@@ -930,7 +927,7 @@ async def test_logout(client: TigoClient, sim: TigoSimulator) -> None:
     assert sim.active_tokens == 0
     assert client.token_expires is None
     assert requests(sim, "users/logout") == 1
-    await client.get_object_types()  # logs in again
+    await client.get_systems()  # logs in again
     assert sim.logins == 2
     await sim.stop()
     await client.logout()  # a gone server is ignored
@@ -1011,13 +1008,6 @@ async def test_alerts_paging_languages_and_filter(
     assert german.title != newest.title
 
 
-async def test_alert_types(client: TigoClient) -> None:
-    types = {alert_type.unique_id: alert_type for alert_type in await client.get_alert_types()}
-    assert {106, 300, 301, 1000} <= set(types)
-    german = {t.unique_id: t for t in await client.get_alert_types(language="DE")}
-    assert german[300].title != types[300].title
-
-
 async def test_layout_objects_and_types(
     client: TigoClient, sim: TigoSimulator, home: SimSystem
 ) -> None:
@@ -1035,7 +1025,7 @@ async def test_layout_objects_and_types(
         (p.label, p.serial, p.object_id) for p in home.panels
     ]
     objects = {obj.id: obj for obj in await client.get_objects(home.system_id)}
-    types = {t.label: t.object_type_id for t in await client.get_object_types()}
+    types = {"System": OBJECT_TYPE_SYSTEM, "Panel": OBJECT_TYPE_PANEL}
     root = objects[home.object_id]
     assert (root.parent_id, root.object_type_id) == (-1, types["System"])
     for panel in panels:
@@ -1187,17 +1177,17 @@ async def test_429_is_not_retried(client: TigoClient, sim: TigoSimulator, home: 
 
 @pytest.mark.parametrize("sim_config", [TigoConfig(rate_limit=3)])
 async def test_rate_limit_exhausted(client: TigoClient, sim: TigoSimulator) -> None:
-    await client.get_object_types()
-    await client.get_object_types()
+    await client.get_systems()
+    await client.get_systems()
     sim.clock.advance(1200)
     with pytest.raises(RateLimitedError) as err:
-        await client.get_object_types()
+        await client.get_systems()
     assert err.value.retry_after == 2400.0
     assert sim.rate_limited == 1
     assert client.rate_limit is not None
     assert (client.rate_limit.remaining, client.rate_limit.reset_seconds) == (0, 2400.0)
     sim.clock.advance(2400)
-    await client.get_object_types()  # a new window
+    await client.get_systems()  # a new window
 
 
 @pytest.mark.parametrize("kind", ["500", "503"])
@@ -1239,7 +1229,7 @@ async def test_config_update_header(
     assert first is not None
     assert datetime.fromisoformat(first) == home.config_updated
     assert client.config_update(garage.system_id) is None
-    await client.get_object_types()  # names no system: nothing changes
+    await client.get_systems()  # names no system: nothing changes
     assert client.config_update(home.system_id) == first
     sim.clock.advance(60)
     changed = sim.set_config_update(home.system_id)
@@ -1248,3 +1238,37 @@ async def test_config_update_header(
     assert second is not None
     assert second != first
     assert datetime.fromisoformat(second) == changed
+
+
+@pytest.mark.parametrize(("rows", "off_loop"), [(10, False), (20_000, True)])
+async def test_large_csv_is_parsed_off_the_event_loop(
+    http: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch, rows: int, off_loop: bool
+) -> None:
+    """Above CSV_INLINE_LIMIT the pure parser runs in an executor, so the loop keeps running."""
+    lines = [b"Datetime,17"] + [
+        f"2026/06/20 {minute // 60 % 24:02}:{minute % 60:02}:00,{minute}.25".encode()
+        for minute in range(rows)
+    ]
+    csv = b"\n".join(lines) + b"\n"
+    assert (len(csv) > tigo.CSV_INLINE_LIMIT) is off_loop
+    threads: list[int] = []
+    parse = tigo.parse_aggregate_csv
+
+    def spy(text: str, tz: tzinfo, *, now: datetime) -> CsvSeries:
+        threads.append(threading.get_ident())
+        return parse(text, tz, now=now)
+
+    monkeypatch.setattr(tigo, "parse_aggregate_csv", spy)
+    async with serve({"data/aggregate": raw_reply(csv, content_type="text/csv")}) as (url, _):
+        series = await canned_client(http, url).get_aggregate(
+            4, NOON - timedelta(days=1), NOON, tz=BERLIN
+        )
+    assert series.columns["17"]
+    assert (threads != [threading.get_ident()]) is off_loop
+
+
+async def test_a_csv_over_its_cap_is_refused(http: aiohttp.ClientSession) -> None:
+    csv = b"Datetime,17\n" + b"2026/06/21 11:59:00,250.5\n" * (tigo.MAX_CSV_BODY // 26 + 1)
+    async with serve({"data/aggregate": raw_reply(csv, content_type="text/csv")}) as (url, _):
+        with pytest.raises(ResponseTooLargeError, match="GET data/aggregate"):
+            await canned_client(http, url).get_aggregate(4, NOON, NOON, tz=BERLIN)

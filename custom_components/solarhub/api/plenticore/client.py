@@ -18,47 +18,27 @@ from typing import TYPE_CHECKING, Any, Final
 
 import aiohttp
 
+from .. import http, shapes
 from ..errors import (
     AccountLockedError,
     ApiConnectionError,
     AuthenticationError,
     InvalidServiceCodeError,
-    NotFoundError,
     PermissionDeniedError,
     RateLimitedError,
     SessionRejectedError,
     SolarHubApiError,
     UnsupportedDeviceError,
 )
-from ..http import Failure, exchange, with_relogin
-from ..shapes import (
-    as_dict,
-    as_list,
-    datetime_field,
-    error_message,
-    excerpt,
-    finite_float,
-    int_field,
-    is_text,
-    loads,
-    malformed,
-    optional_str_field,
-    parse_json,
-    retry_after_seconds,
-    shown,
-    str_field,
-)
 from . import scram
 from .models import (
     InverterEvent,
-    Module,
     ProcessData,
     ProcessValue,
     Role,
     SettingMeta,
     SettingsMeta,
     SettingValues,
-    UserInfo,
     VersionInfo,
 )
 
@@ -130,24 +110,26 @@ def base_url(host: str) -> str:
 def _bool(obj: Mapping[str, object], key: str, what: str) -> bool:
     value = obj.get(key)
     if not isinstance(value, bool):
-        raise malformed(what, f"{key!r} should be true or false, got {shown(value)}")
+        raise shapes.malformed(what, f"{key!r} should be true or false, got {shapes.shown(value)}")
     return value
 
 
 def _b64(obj: Mapping[str, object], key: str, what: str) -> bytes:
-    text = str_field(obj, key, what)
+    text = shapes.str_field(obj, key, what)
     try:
         return scram.b64decode(text)
     except ValueError as err:
-        raise malformed(what, f"{key!r} is not base64") from err
+        raise shapes.malformed(what, f"{key!r} is not base64") from err
 
 
 def _str_list(obj: Mapping[str, object], key: str, what: str) -> list[str]:
     values = obj.get(key)
     if not isinstance(values, list) or not all(
-        isinstance(value, str) and is_text(value) for value in values
+        isinstance(value, str) and shapes.is_text(value) for value in values
     ):
-        raise malformed(what, f"{key!r} should be a list of strings, got {shown(values)}")
+        raise shapes.malformed(
+            what, f"{key!r} should be a list of strings, got {shapes.shown(values)}"
+        )
     return values
 
 
@@ -169,40 +151,13 @@ def parse_version(raw: object) -> VersionInfo:
     )
 
 
-def parse_user_info(raw: object) -> UserInfo:
-    """``GET /auth/me``."""
-    what = "/auth/me"
-    obj = as_dict(raw, what)
-    permissions = obj.get("permissions", [])
-    if not isinstance(permissions, list) or not all(isinstance(item, str) for item in permissions):
-        raise malformed(what, f"'permissions' should be a list of strings, got {permissions!r}")
-    return UserInfo(
-        role=str_field(obj, "role", what),
-        authenticated=_bool(obj, "authenticated", what),
-        anonymous=_bool(obj, "anonymous", what),
-        locked=bool(obj.get("locked", False)),
-        active=bool(obj.get("active", False)),
-        permissions=tuple(permissions),
-    )
-
-
-def parse_modules(raw: object) -> list[Module]:
-    """``GET /modules``."""
-    what = "/modules"
-    modules = []
-    for item in as_list(raw, what):
-        obj = as_dict(item, what)
-        modules.append(Module(id=str_field(obj, "id", what), type=str_field(obj, "type", what)))
-    return modules
-
-
 def parse_process_data_ids(raw: object) -> dict[str, frozenset[str]]:
     """``GET /processdata``: module id -> process-data ids it offers."""
     what = "GET /processdata"
     result: dict[str, frozenset[str]] = {}
-    for item in as_list(raw, what):
-        obj = as_dict(item, what)
-        module_id = str_field(obj, "moduleid", what)
+    for item in shapes.as_list(raw, what):
+        obj = shapes.as_dict(item, what)
+        module_id = shapes.str_field(obj, "moduleid", what)
         ids = frozenset(_str_list(obj, "processdataids", what))
         result[module_id] = result.get(module_id, frozenset()) | ids
     return result
@@ -216,23 +171,29 @@ def parse_process_data(raw: object) -> ProcessData:
     """
     what = "POST /processdata"
     result: ProcessData = {}
-    for item in as_list(raw, what):
-        obj = as_dict(item, what)
-        module_id = str_field(obj, "moduleid", what)
+    for item in shapes.as_list(raw, what):
+        obj = shapes.as_dict(item, what)
+        module_id = shapes.str_field(obj, "moduleid", what)
         values = result.setdefault(module_id, {})
-        for entry in as_list(obj.get("processdata"), f"{what} ({module_id})"):
-            value_obj = as_dict(entry, what)
-            value_id = str_field(value_obj, "id", what)
+        for entry in shapes.as_list(obj.get("processdata"), f"{what} ({module_id})"):
+            value_obj = shapes.as_dict(entry, what)
+            value_id = shapes.str_field(value_obj, "id", what)
             value = value_obj.get("value")
             if not isinstance(value, int | float) or isinstance(value, bool):
-                raise malformed(what, f"{module_id}/{value_id} is not a number: {shown(value)}")
+                raise shapes.malformed(
+                    what, f"{module_id}/{value_id} is not a number: {shapes.shown(value)}"
+                )
             if isinstance(value, float) and not math.isfinite(value):
                 continue
-            if (number := finite_float(value)) is None:
-                raise malformed(what, f"{module_id}/{value_id} is too large: {shown(value)}")
+            if (number := shapes.finite_float(value)) is None:
+                raise shapes.malformed(
+                    what, f"{module_id}/{value_id} is too large: {shapes.shown(value)}"
+                )
             unit = value_obj.get("unit")
-            if unit is not None and not (isinstance(unit, str) and is_text(unit)):
-                raise malformed(what, f"unit of {module_id}/{value_id} is not text: {shown(unit)}")
+            if unit is not None and not (isinstance(unit, str) and shapes.is_text(unit)):
+                raise shapes.malformed(
+                    what, f"unit of {module_id}/{value_id} is not text: {shapes.shown(unit)}"
+                )
             values[value_id] = ProcessValue(id=value_id, unit=unit or "", value=number)
     return result
 
@@ -241,21 +202,21 @@ def parse_settings_meta(raw: object) -> SettingsMeta:
     """``GET /settings``: module id -> setting id -> description."""
     what = "GET /settings"
     result: SettingsMeta = {}
-    for item in as_list(raw, what):
-        obj = as_dict(item, what)
-        module_id = str_field(obj, "moduleid", what)
+    for item in shapes.as_list(raw, what):
+        obj = shapes.as_dict(item, what)
+        module_id = shapes.str_field(obj, "moduleid", what)
         settings = result.setdefault(module_id, {})
-        for entry in as_list(obj.get("settings"), f"{what} ({module_id})"):
-            meta = as_dict(entry, what)
-            setting_id = str_field(meta, "id", what)
+        for entry in shapes.as_list(obj.get("settings"), f"{what} ({module_id})"):
+            meta = shapes.as_dict(entry, what)
+            setting_id = shapes.str_field(meta, "id", what)
             settings[setting_id] = SettingMeta(
                 id=setting_id,
-                unit=optional_str_field(meta, "unit", what),
-                type=str_field(meta, "type", what),
-                access=str_field(meta, "access", what),
-                min=optional_str_field(meta, "min", what),
-                max=optional_str_field(meta, "max", what),
-                default=optional_str_field(meta, "default", what),
+                unit=shapes.optional_str_field(meta, "unit", what),
+                type=shapes.str_field(meta, "type", what),
+                access=shapes.str_field(meta, "access", what),
+                min=shapes.optional_str_field(meta, "min", what),
+                max=shapes.optional_str_field(meta, "max", what),
+                default=shapes.optional_str_field(meta, "default", what),
             )
     return result
 
@@ -264,13 +225,13 @@ def parse_setting_values(raw: object) -> SettingValues:
     """``POST /settings``: module id -> setting id -> value (always a string on the wire)."""
     what = "POST /settings"
     result: SettingValues = {}
-    for item in as_list(raw, what):
-        obj = as_dict(item, what)
-        module_id = str_field(obj, "moduleid", what)
+    for item in shapes.as_list(raw, what):
+        obj = shapes.as_dict(item, what)
+        module_id = shapes.str_field(obj, "moduleid", what)
         values = result.setdefault(module_id, {})
-        for entry in as_list(obj.get("settings"), f"{what} ({module_id})"):
-            setting = as_dict(entry, what)
-            values[str_field(setting, "id", what)] = str_field(setting, "value", what)
+        for entry in shapes.as_list(obj.get("settings"), f"{what} ({module_id})"):
+            setting = shapes.as_dict(entry, what)
+            values[shapes.str_field(setting, "id", what)] = shapes.str_field(setting, "value", what)
     return result
 
 
@@ -278,19 +239,21 @@ def parse_events(raw: object) -> list[InverterEvent]:
     """``POST /events/latest``; ``end_time`` is ``None`` while an event lasts."""
     what = "/events/latest"
     events = []
-    for item in as_list(raw, what):
-        obj = as_dict(item, what)
+    for item in shapes.as_list(raw, what):
+        obj = shapes.as_dict(item, what)
         end_time = (
-            datetime_field(obj, "end_time", what) if obj.get("end_time") is not None else None
+            shapes.datetime_field(obj, "end_time", what)
+            if obj.get("end_time") is not None
+            else None
         )
         events.append(
             InverterEvent(
-                code=int_field(obj, "code", what),
-                category=str_field(obj, "category", what),
-                group=optional_str_field(obj, "group", what) or "",
-                description=optional_str_field(obj, "description", what) or "",
-                long_description=optional_str_field(obj, "long_description", what) or "",
-                start_time=datetime_field(obj, "start_time", what),
+                code=shapes.int_field(obj, "code", what),
+                category=shapes.str_field(obj, "category", what),
+                group=shapes.optional_str_field(obj, "group", what) or "",
+                description=shapes.optional_str_field(obj, "description", what) or "",
+                long_description=shapes.optional_str_field(obj, "long_description", what) or "",
+                start_time=shapes.datetime_field(obj, "start_time", what),
                 end_time=end_time,
                 is_active=_bool(obj, "is_active", what),
             )
@@ -301,13 +264,13 @@ def parse_events(raw: object) -> list[InverterEvent]:
 def parse_auth_challenge(raw: object) -> AuthChallenge:
     """``POST /auth/start``."""
     what = "/auth/start"
-    obj = as_dict(raw, what)
-    rounds = int_field(obj, "rounds", what)
+    obj = shapes.as_dict(raw, what)
+    rounds = shapes.int_field(obj, "rounds", what)
     if not 1 <= rounds <= MAX_ROUNDS:
-        raise malformed(what, f"'rounds' out of range: {rounds}")
+        raise shapes.malformed(what, f"'rounds' out of range: {rounds}")
     return AuthChallenge(
         server_nonce=_b64(obj, "nonce", what),
-        transaction_id=str_field(obj, "transactionId", what),
+        transaction_id=shapes.str_field(obj, "transactionId", what),
         salt=_b64(obj, "salt", what),
         rounds=rounds,
     )
@@ -316,16 +279,16 @@ def parse_auth_challenge(raw: object) -> AuthChallenge:
 def parse_auth_finish(raw: object) -> tuple[str, bytes]:
     """``POST /auth/finish``: the token and the server signature."""
     what = "/auth/finish"
-    obj = as_dict(raw, what)
-    return str_field(obj, "token", what), _b64(obj, "signature", what)
+    obj = shapes.as_dict(raw, what)
+    return shapes.str_field(obj, "token", what), _b64(obj, "signature", what)
 
 
 def parse_session_id(raw: object) -> str:
     """``POST /auth/create_session``."""
     what = "/auth/create_session"
-    session_id = str_field(as_dict(raw, what), "sessionId", what)
+    session_id = shapes.str_field(shapes.as_dict(raw, what), "sessionId", what)
     if not session_id:
-        raise malformed(what, "empty 'sessionId'")
+        raise shapes.malformed(what, "empty 'sessionId'")
     return session_id
 
 
@@ -333,25 +296,14 @@ def parse_retry_after(
     value: str | None, default: float = DEFAULT_RETRY_AFTER, *, now: datetime | None = None
 ) -> float:
     """Seconds to wait from a ``Retry-After`` header (seconds or an HTTP date), else ``default``."""
-    seconds = retry_after_seconds(value, now=now)
+    seconds = shapes.retry_after_seconds(value, now=now)
     return default if seconds is None else seconds
 
 
-def _map_failure(failure: Failure) -> SolarHubApiError:
-    return status_error(
-        failure.method,
-        failure.path,
-        failure.status,
-        failure.body,
-        failure.headers.get("Retry-After"),
-    )
-
-
-def status_error(
-    method: str, path: str, status: int, body: bytes, retry_after: str | None = None
-) -> SolarHubApiError:
-    """Map a non-success HTTP status of ``method path`` to the client's error."""
-    text = f"{method} {path} answered HTTP {status}: {error_message(body)}"
+def status_error(failure: http.Failure) -> SolarHubApiError:
+    """Map a non-success answer to the client's error."""
+    path, status, retry_after = failure.path, failure.status, failure.headers.get("Retry-After")
+    text = http.status_text(failure.method, path, status, failure.body)
     is_login = path in _LOGIN_PATHS
     if status == 401:
         if is_login:
@@ -365,13 +317,7 @@ def status_error(
         if is_login:
             return AccountLockedError(text, parse_retry_after(retry_after, LOCK_RETRY_AFTER))
         return PermissionDeniedError(text)
-    if status == 404:
-        return NotFoundError(text)
-    if status == 429:
-        return RateLimitedError(text, parse_retry_after(retry_after))
-    if status >= 500:
-        return ApiConnectionError(text)
-    return SolarHubApiError(text)
+    return http.common_status_error(status, text, retry_after=parse_retry_after(retry_after))
 
 
 # ---- the client ------------------------------------------------------------------------------
@@ -437,10 +383,9 @@ class PlenticoreClient:
         session_id, self._session_id, self._role = self._session_id, None, None
         if session_id is None:
             return
-        try:
-            await self._exchange("POST", "/auth/logout", None, session_id=session_id)
-        except SolarHubApiError as err:  # the session is forgotten either way
-            _LOGGER.debug("Ignoring failed logout from %s: %s", self._host, err)
+        await http.quiet_logout(
+            self._exchange("POST", "/auth/logout", None, session_id=session_id), self._host
+        )
 
     async def _login_locked(self, credentials: _Credentials) -> str:
         self._session_id = self._role = None
@@ -525,14 +470,14 @@ class PlenticoreClient:
         headers = {"Accept": "application/json"}
         if session_id is not None:
             headers["Authorization"] = f"Session {session_id}"
-        answer = await exchange(
+        answer = await http.exchange(
             self._http,
             method,
             self._base_url + path,
             path=path,
             peer=self._host,
             client_timeout=self._timeout,
-            status_error=_map_failure,
+            status_error=status_error,
             json=body,
             headers=headers,
         )
@@ -540,7 +485,7 @@ class PlenticoreClient:
 
     async def _json(self, method: str, path: str, body: object = None) -> Any:
         """Make a call without session (login, version) and decode its JSON."""
-        return parse_json(await self._exchange(method, path, body))
+        return shapes.parse_json(await self._exchange(method, path, body))
 
     async def _session_call(self, method: str, path: str, body: object = None) -> bytes:
         """Make a call with the session: log in first if needed, re-login once on 401."""
@@ -562,10 +507,10 @@ class PlenticoreClient:
             return await self._exchange(method, path, body, session_id=session_id)
 
         async with self._lock:
-            return await with_relogin(current=current, renew=renew, forget=forget, call=call)
+            return await http.with_relogin(current=current, renew=renew, forget=forget, call=call)
 
     async def _session_json(self, method: str, path: str, body: object = None) -> Any:
-        return parse_json(await self._session_call(method, path, body))
+        return shapes.parse_json(await self._session_call(method, path, body))
 
     # ---- API -----------------------------------------------------------------------------
 
@@ -579,23 +524,12 @@ class PlenticoreClient:
             except SolarHubApiError as err:
                 raise UnsupportedDeviceError(f"not a PLENTICORE: {err}") from err
         try:
-            raw = loads(body)
+            raw = shapes.loads(body)
         except ValueError as err:
             raise UnsupportedDeviceError(
-                f"the host's /api/v1/info/version answer is not JSON: {excerpt(body)}"
+                f"the host's /api/v1/info/version answer is not JSON: {shapes.excerpt(body)}"
             ) from err
         return parse_version(raw)
-
-    async def get_me(self) -> UserInfo:
-        """``GET /auth/me``: with the session when there is one, anonymously otherwise."""
-        if self._credentials is None and self._session_id is None:
-            async with self._lock:
-                return parse_user_info(await self._json("GET", "/auth/me"))
-        return parse_user_info(await self._session_json("GET", "/auth/me"))
-
-    async def get_modules(self) -> list[Module]:
-        """``GET /modules``."""
-        return parse_modules(await self._session_json("GET", "/modules"))
 
     async def get_process_data_ids(self) -> dict[str, frozenset[str]]:
         """``GET /processdata``: the ids each module offers."""

@@ -28,26 +28,6 @@ class VersionInfo:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class UserInfo:
-    """``GET /auth/me``."""
-
-    role: str  # "NONE", "USER", "INSTALLER", ...
-    authenticated: bool
-    anonymous: bool
-    locked: bool
-    active: bool
-    permissions: tuple[str, ...]
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Module:
-    """One entry of ``GET /modules``."""
-
-    id: str
-    type: str
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
 class ProcessValue:
     """One process-data value of ``POST /processdata``."""
 

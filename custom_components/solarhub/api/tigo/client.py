@@ -21,42 +21,22 @@ from typing import TYPE_CHECKING, Any, Final, Protocol
 
 import aiohttp
 
+from .. import http, shapes
 from ..errors import (
-    ApiConnectionError,
     AuthenticationError,
-    NotFoundError,
     PermissionDeniedError,
-    RateLimitedError,
     SessionRejectedError,
     SolarHubApiError,
-)
-from ..http import Failure, exchange, with_relogin
-from ..shapes import (
-    as_dict,
-    as_list,
-    datetime_field,
-    error_message,
-    excerpt,
-    finite_float,
-    int_field,
-    malformed,
-    optional_str_field,
-    parse_json,
-    retry_after_seconds,
-    shown,
-    str_field,
 )
 from .csv import parse_aggregate_csv, parse_combined_csv
 from .models import (
     Alert,
-    AlertType,
     CsvSeries,
     DataSet,
     LayoutInverter,
     LayoutMppt,
     LayoutPanel,
     LayoutString,
-    ObjectType,
     RateLimit,
     Summary,
     SystemLayout,
@@ -78,9 +58,9 @@ DEFAULT_RETRY_AFTER: Final = 60.0
 # page look short and end the paging early.
 PAGE_SIZE: Final = 50
 MAX_PAGES: Final = 100
-# A page of JSON is some kB; a CSV series of minutes for a large system some MB.
+# A page of JSON is some kB; a day of minutes of 100 panels is about 1 MB of CSV.
 MAX_JSON_BODY: Final = 4 * 1024 * 1024
-MAX_CSV_BODY: Final = 64 * 1024 * 1024
+MAX_CSV_BODY: Final = 16 * 1024 * 1024
 # Parsing takes about 1 s per 10 MB: above this size it runs in an executor, off the event loop.
 CSV_INLINE_LIMIT: Final = 256 * 1024
 
@@ -117,7 +97,7 @@ def decode_text(body: bytes, what: str) -> str:
     try:
         return body.decode("utf-8")
     except UnicodeDecodeError as err:
-        raise malformed(what, f"not text: {excerpt(body)}") from err
+        raise shapes.malformed(what, f"not text: {shapes.excerpt(body)}") from err
 
 
 def _decode_and_parse(
@@ -129,21 +109,21 @@ def _decode_and_parse(
 
 def _envelope(raw: object, key: str, what: str) -> object:
     """The content of ``{"<key>": ...}``, the wrapper of every answer of this API."""
-    obj = as_dict(raw, what)
+    obj = shapes.as_dict(raw, what)
     if key not in obj:
-        raise malformed(what, f"no {key!r} in it (keys: {shown(sorted(obj)[:10])})")
+        raise shapes.malformed(what, f"no {key!r} in it (keys: {shapes.shown(sorted(obj)[:10])})")
     return obj[key]
 
 
 def _optional_list(obj: Mapping[str, object], key: str, what: str) -> list[object]:
     """A list, empty when null or absent."""
     value = obj.get(key)
-    return [] if value is None else as_list(value, f"{what} ({key})")
+    return [] if value is None else shapes.as_list(value, f"{what} ({key})")
 
 
 def _int(obj: Mapping[str, object], key: str, what: str) -> int:
     """Read an integer; a string of digits is tolerated (PHP back ends send ids either way)."""
-    return int_field(obj, key, what, digit_strings=True)
+    return shapes.int_field(obj, key, what, digit_strings=True)
 
 
 def _optional_int(obj: Mapping[str, object], key: str, what: str) -> int | None:
@@ -153,14 +133,14 @@ def _optional_int(obj: Mapping[str, object], key: str, what: str) -> int | None:
 def _float(obj: Mapping[str, object], key: str, what: str) -> float:
     """Read a finite number; a numeric string is tolerated."""
     value = obj.get(key)
-    number = finite_float(value)
+    number = shapes.finite_float(value)
     if isinstance(value, str) and value.isascii() and "_" not in value:
         try:
             number = float(value)
         except ValueError:
             number = None
     if number is None or not math.isfinite(number):
-        raise malformed(what, f"{key!r} should be a number, got {shown(value)}")
+        raise shapes.malformed(what, f"{key!r} should be a number, got {shapes.shown(value)}")
     return number
 
 
@@ -173,7 +153,7 @@ def _datetime(obj: Mapping[str, object], key: str, what: str) -> datetime:
 
     The API sends offsets ("2016-09-01T00:00:00-08:00"); a time without one is taken as UTC.
     """
-    return datetime_field(obj, key, what, strip=True)
+    return shapes.datetime_field(obj, key, what, strip=True)
 
 
 def _optional_datetime(obj: Mapping[str, object], key: str, what: str) -> datetime | None:
@@ -189,30 +169,30 @@ def _optional_datetime(obj: Mapping[str, object], key: str, what: str) -> dateti
 def parse_token(raw: object) -> TigoToken:
     """``GET users/login``: ``{"user": {"user_id", "auth", "expires", "user_type"}}``."""
     what = _LOGIN
-    user = as_dict(_envelope(raw, "user", what), what)
-    auth = str_field(user, "auth", what)
+    user = shapes.as_dict(_envelope(raw, "user", what), what)
+    auth = shapes.str_field(user, "auth", what)
     if not auth:
-        raise malformed(what, "empty 'auth'")
+        raise shapes.malformed(what, "empty 'auth'")
     return TigoToken(
         user_id=_int(user, "user_id", what),
         auth=auth,
         expires=_datetime(user, "expires", what),
-        user_type=optional_str_field(user, "user_type", what) or "",
+        user_type=shapes.optional_str_field(user, "user_type", what) or "",
     )
 
 
 def _system(obj: Mapping[str, object], what: str) -> TigoSystem:
     return TigoSystem(
         system_id=_int(obj, "system_id", what),
-        name=optional_str_field(obj, "name", what) or "",
-        timezone=optional_str_field(obj, "timezone", what) or None,
+        name=shapes.optional_str_field(obj, "name", what) or "",
+        timezone=shapes.optional_str_field(obj, "timezone", what) or None,
         power_rating=_optional_float(obj, "power_rating", what),
         latitude=_optional_float(obj, "latitude", what),
         longitude=_optional_float(obj, "longitude", what),
-        street=optional_str_field(obj, "street", what),
-        city=optional_str_field(obj, "city", what),
-        zip=optional_str_field(obj, "zip", what),
-        country=optional_str_field(obj, "country", what),
+        street=shapes.optional_str_field(obj, "street", what),
+        city=shapes.optional_str_field(obj, "city", what),
+        zip=shapes.optional_str_field(obj, "zip", what),
+        country=shapes.optional_str_field(obj, "country", what),
         created=_optional_datetime(obj, "created", what),
     )
 
@@ -221,45 +201,46 @@ def parse_systems(raw: object) -> list[TigoSystem]:
     """One page of ``GET systems``."""
     what = "systems"
     return [
-        _system(as_dict(item, what), what)
-        for item in as_list(_envelope(raw, "systems", what), what)
+        _system(shapes.as_dict(item, what), what)
+        for item in shapes.as_list(_envelope(raw, "systems", what), what)
     ]
 
 
 def parse_system(raw: object) -> TigoSystem:
     """``GET systems/view``."""
     what = "systems/view"
-    return _system(as_dict(_envelope(raw, "system", what), what), what)
+    return _system(shapes.as_dict(_envelope(raw, "system", what), what), what)
 
 
 def parse_layout(raw: object) -> SystemLayout:
     """``GET systems/layout``: inverters -> MPPTs -> strings -> panels."""
     what = "systems/layout"
-    system = as_dict(_envelope(raw, "system", what), what)
+    system = shapes.as_dict(_envelope(raw, "system", what), what)
     inverters = []
     for inverter_item in _optional_list(system, "inverters", what):
-        inverter = as_dict(inverter_item, what)
+        inverter = shapes.as_dict(inverter_item, what)
         mppts = []
         for mppt_item in _optional_list(inverter, "mppts", what):
-            mppt = as_dict(mppt_item, what)
+            mppt = shapes.as_dict(mppt_item, what)
             strings = []
             for string_item in _optional_list(mppt, "strings", what):
-                string = as_dict(string_item, what)
+                string = shapes.as_dict(string_item, what)
                 panels = tuple(
                     LayoutPanel(
                         panel_id=_int(panel, "panel_id", what),
-                        label=optional_str_field(panel, "label", what) or "",
-                        serial=optional_str_field(panel, "serial", what) or None,
+                        label=shapes.optional_str_field(panel, "label", what) or "",
+                        serial=shapes.optional_str_field(panel, "serial", what) or None,
                         object_id=_optional_int(panel, "object_id", what),
                     )
                     for panel in (
-                        as_dict(item, what) for item in _optional_list(string, "panels", what)
+                        shapes.as_dict(item, what)
+                        for item in _optional_list(string, "panels", what)
                     )
                 )
                 strings.append(
                     LayoutString(
                         string_id=_int(string, "string_id", what),
-                        label=optional_str_field(string, "label", what) or "",
+                        label=shapes.optional_str_field(string, "label", what) or "",
                         object_id=_optional_int(string, "object_id", what),
                         panels=panels,
                     )
@@ -267,17 +248,17 @@ def parse_layout(raw: object) -> SystemLayout:
             mppts.append(
                 LayoutMppt(
                     mppt_id=_int(mppt, "mppt_id", what),
-                    label=optional_str_field(mppt, "label", what) or "",
+                    label=shapes.optional_str_field(mppt, "label", what) or "",
                     strings=tuple(strings),
                 )
             )
-        serial = optional_str_field(inverter, "inverter_serial", what)
+        serial = shapes.optional_str_field(inverter, "inverter_serial", what)
         if serial is None:
-            serial = optional_str_field(inverter, "serial", what)
+            serial = shapes.optional_str_field(inverter, "serial", what)
         inverters.append(
             LayoutInverter(
                 inverter_id=_int(inverter, "inverter_id", what),
-                label=optional_str_field(inverter, "label", what) or "",
+                label=shapes.optional_str_field(inverter, "label", what) or "",
                 serial=serial or None,
                 object_id=_optional_int(inverter, "object_id", what),
                 mppts=tuple(mppts),
@@ -290,40 +271,28 @@ def parse_objects(raw: object) -> list[TigoObject]:
     """``GET objects/system``; the data source is ``datasource`` (``datasources`` in the docs)."""
     what = "objects/system"
     objects = []
-    for item in as_list(_envelope(raw, "objects", what), what):
-        obj = as_dict(item, what)
+    for item in shapes.as_list(_envelope(raw, "objects", what), what):
+        obj = shapes.as_dict(item, what)
         key = "datasource" if "datasource" in obj else "datasources"
         children = []
         for child in _optional_list(obj, "children", what):
             if not isinstance(child, int) or isinstance(child, bool):
-                raise malformed(what, f"'children' should list object ids, got {shown(child)}")
+                raise shapes.malformed(
+                    what, f"'children' should list object ids, got {shapes.shown(child)}"
+                )
             children.append(child)
         parent_id = _optional_int(obj, "parent_id", what)
         objects.append(
             TigoObject(
                 id=_int(obj, "id", what),
-                label=optional_str_field(obj, "label", what) or "",
+                label=shapes.optional_str_field(obj, "label", what) or "",
                 object_type_id=_int(obj, "object_type_id", what),
                 parent_id=-1 if parent_id is None else parent_id,
-                datasource=optional_str_field(obj, key, what) or None,
+                datasource=shapes.optional_str_field(obj, key, what) or None,
                 children=tuple(children),
             )
         )
     return objects
-
-
-def parse_object_types(raw: object) -> list[ObjectType]:
-    """``GET objects/types``."""
-    what = "objects/types"
-    return [
-        ObjectType(
-            object_type_id=_int(obj, "object_type_id", what),
-            label=optional_str_field(obj, "label", what) or "",
-        )
-        for obj in (
-            as_dict(item, what) for item in as_list(_envelope(raw, "object_types", what), what)
-        )
-    ]
 
 
 def parse_sources(raw: object) -> list[TigoSource]:
@@ -334,28 +303,30 @@ def parse_sources(raw: object) -> list[TigoSource]:
     """
     what = "sources/system"
     sources = []
-    for item in as_list(_envelope(raw, "sources", what), what):
-        obj = as_dict(item, what)
+    for item in shapes.as_list(_envelope(raw, "sources", what), what):
+        obj = shapes.as_dict(item, what)
         if obj.get("source_id") is None:
             continue
         sets = tuple(
             DataSet(
-                set_name=str_field(data_set, "set_name", what),
+                set_name=shapes.str_field(data_set, "set_name", what),
                 last_min=_optional_datetime(data_set, "last_min", what),
                 last_day=_optional_datetime(data_set, "last_day", what),
             )
-            for data_set in (as_dict(entry, what) for entry in _optional_list(obj, "sets", what))
+            for data_set in (
+                shapes.as_dict(entry, what) for entry in _optional_list(obj, "sets", what)
+            )
         )
         sources.append(
             TigoSource(
                 source_id=_int(obj, "source_id", what),
-                name=optional_str_field(obj, "name", what) or "",
-                serial=optional_str_field(obj, "serial", what) or "",
+                name=shapes.optional_str_field(obj, "name", what) or "",
+                serial=shapes.optional_str_field(obj, "serial", what) or "",
                 gateway_count=_optional_int(obj, "gateway_count", what),
-                control_state=optional_str_field(obj, "control_state", what),
+                control_state=shapes.optional_str_field(obj, "control_state", what),
                 last_checkin=_optional_datetime(obj, "last_checkin", what),
-                timezone=optional_str_field(obj, "timezone", what) or None,
-                sw_version=optional_str_field(obj, "sw_version", what),
+                timezone=shapes.optional_str_field(obj, "timezone", what) or None,
+                sw_version=shapes.optional_str_field(obj, "sw_version", what),
                 created_on=_optional_datetime(obj, "created_on", what),
                 sets=sets,
             )
@@ -366,7 +337,7 @@ def parse_sources(raw: object) -> list[TigoSource]:
 def parse_summary(raw: object) -> Summary:
     """``GET data/summary``: energies in Wh, power in W."""
     what = "data/summary"
-    obj = as_dict(_envelope(raw, "summary", what), what)
+    obj = shapes.as_dict(_envelope(raw, "summary", what), what)
     return Summary(
         lifetime_energy_dc=_float(obj, "lifetime_energy_dc", what),
         ytd_energy_dc=_float(obj, "ytd_energy_dc", what),
@@ -384,28 +355,15 @@ def parse_alerts(raw: object) -> list[Alert]:
             alert_id=_int(obj, "alert_id", what),
             unique_id=_int(obj, "unique_id", what),
             system_id=_int(obj, "system_id", what),
-            title=optional_str_field(obj, "title", what) or "",
-            message=optional_str_field(obj, "message", what) or "",
-            description=optional_str_field(obj, "description", what) or "",
+            title=shapes.optional_str_field(obj, "title", what) or "",
+            message=shapes.optional_str_field(obj, "message", what) or "",
+            description=shapes.optional_str_field(obj, "description", what) or "",
             added=_datetime(obj, "added", what),
             generated=_optional_datetime(obj, "generated", what),
         )
-        for obj in (as_dict(item, what) for item in as_list(_envelope(raw, "alerts", what), what))
-    ]
-
-
-def parse_alert_types(raw: object) -> list[AlertType]:
-    """``GET alerts/types``."""
-    what = "alerts/types"
-    return [
-        AlertType(
-            alert_type_id=_int(obj, "alert_type_id", what),
-            unique_id=_int(obj, "unique_id", what),
-            title=optional_str_field(obj, "title", what) or "",
-            description=optional_str_field(obj, "description", what) or "",
-        )
         for obj in (
-            as_dict(item, what) for item in as_list(_envelope(raw, "alert_types", what), what)
+            shapes.as_dict(item, what)
+            for item in shapes.as_list(_envelope(raw, "alerts", what), what)
         )
     ]
 
@@ -439,38 +397,30 @@ def parse_rate_limit(headers: Mapping[str, str], observed_at: datetime) -> RateL
 
 def parse_retry_after(value: str | None, reset: str | None = None, *, now: datetime) -> float:
     """Seconds to wait after a 429: ``Retry-After`` (seconds or HTTP date), else reset, else 60."""
-    seconds = retry_after_seconds(value, now=now)
+    seconds = shapes.retry_after_seconds(value, now=now)
     if seconds is not None:
         return seconds
     reset_seconds = _header_number(reset)
     return DEFAULT_RETRY_AFTER if reset_seconds is None else reset_seconds
 
 
-def status_error(
-    method: str,
-    path: str,
-    status: int,
-    body: bytes,
-    *,
-    retry_after: str | None = None,
-    reset: str | None = None,
-    now: datetime,
-) -> SolarHubApiError:
-    """Map a non-success HTTP status of ``method path`` to the client's error."""
-    text = f"{method} {path} answered HTTP {status}: {error_message(body)}"
+def status_error(failure: http.Failure, *, now: datetime) -> SolarHubApiError:
+    """Map a non-success answer to the client's error; ``now`` dates a ``Retry-After`` date."""
+    path, status, headers = failure.path, failure.status, failure.headers
+    text = http.status_text(failure.method, path, status, failure.body)
     if status == 401:
         # With the token: it expired early or was logged out elsewhere; log in again.
         return AuthenticationError(text) if path == _LOGIN else SessionRejectedError(text)
     if status == 403:
         # At login this is what an account without the Premium subscription gets.
         return PermissionDeniedError(text)
-    if status == 404:
-        return NotFoundError(text)
-    if status == 429:
-        return RateLimitedError(text, parse_retry_after(retry_after, reset, now=now))
-    if status >= 500:
-        return ApiConnectionError(text)
-    return SolarHubApiError(text)
+    return http.common_status_error(
+        status,
+        text,
+        retry_after=parse_retry_after(
+            headers.get("Retry-After"), headers.get("X-Rate-Limit-Reset"), now=now
+        ),
+    )
 
 
 def local_iso(moment: datetime, tz: tzinfo) -> str:
@@ -551,14 +501,11 @@ class TigoClient:
             token, self._token = self._token, None
             if token is None:
                 return
-            try:
-                await self._exchange(_LOGOUT, None, token=token)
-            except SolarHubApiError as err:  # the token is forgotten either way
-                _LOGGER.debug("Ignoring failed Tigo logout: %s", err)
+            await http.quiet_logout(self._exchange(_LOGOUT, None, token=token), "the Tigo cloud")
 
     async def _login_locked(self) -> TigoToken:
         body = await self._exchange(_LOGIN, None, basic=self._credentials.basic())
-        token = parse_token(parse_json(body))
+        token = parse_token(shapes.parse_json(body))
         self._token = token
         _LOGGER.debug("Logged in to the Tigo cloud; the token expires at %s", token.expires)
         return token
@@ -620,25 +567,14 @@ class TigoClient:
             if system_id is not None and config_update is not None:
                 self._config_updates[system_id] = config_update
 
-        def map_failure(failure: Failure) -> SolarHubApiError:
-            return status_error(
-                failure.method,
-                failure.path,
-                failure.status,
-                failure.body,
-                retry_after=failure.headers.get("Retry-After"),
-                reset=failure.headers.get("X-Rate-Limit-Reset"),
-                now=self._clock(),
-            )
-
-        answer = await exchange(
+        answer = await http.exchange(
             self._http,
             "GET",
             self._base_url + path,
             path=path,
             peer="the Tigo cloud",
             client_timeout=self._timeout,
-            status_error=map_failure,
+            status_error=lambda failure: status_error(failure, now=self._clock()),
             params=params,
             headers=headers,
             max_body=max_body,
@@ -667,14 +603,14 @@ class TigoClient:
                 max_body=max_body,
             )
 
-        return await with_relogin(
+        return await http.with_relogin(
             current=self._current_token, renew=self._replace_token, forget=self._forget, call=call
         )
 
     async def _json(
         self, path: str, params: _Params | None = None, *, system_id: int | None = None
     ) -> Any:
-        return parse_json(await self._call(path, params, system_id=system_id))
+        return shapes.parse_json(await self._call(path, params, system_id=system_id))
 
     async def _pages[T](
         self,
@@ -738,10 +674,6 @@ class TigoClient:
         """``GET objects/system``: the object ids data can be asked for."""
         raw = await self._json("objects/system", {"system_id": system_id}, system_id=system_id)
         return parse_objects(raw)
-
-    async def get_object_types(self) -> list[ObjectType]:
-        """``GET objects/types``."""
-        return parse_object_types(await self._json("objects/types"))
 
     async def get_sources(self, system_id: int) -> list[TigoSource]:
         """``GET sources/system``: gateways / Cloud Connects and their data sets."""
@@ -823,7 +755,3 @@ class TigoClient:
         return await self._pages(
             "alerts/system", params, parse_alerts, lambda a: a.alert_id, system_id=system_id
         )
-
-    async def get_alert_types(self, language: str = "EN") -> list[AlertType]:
-        """``GET alerts/types`` in one of DE, EL, EN, ES, FR, IT, JP, KO."""
-        return parse_alert_types(await self._json("alerts/types", {"language": language}))

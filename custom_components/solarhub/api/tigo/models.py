@@ -104,14 +104,6 @@ class TigoObject:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class ObjectType:
-    """One entry of ``objects/types``."""
-
-    object_type_id: int
-    label: str
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
 class DataSet:
     """A data set a source uploads, with its newest minute and day."""
 
@@ -159,16 +151,6 @@ class Alert:
     description: str
     added: datetime
     generated: datetime | None
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class AlertType:
-    """One entry of ``alerts/types``."""
-
-    alert_type_id: int
-    unique_id: int
-    title: str
-    description: str
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
