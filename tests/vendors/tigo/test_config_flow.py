@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from homeassistant.config_entries import SOURCE_USER
+from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
 from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
@@ -269,3 +269,40 @@ async def test_reconfigure_preselects_the_entry_systems_and_retitles(
     assert result["reason"] == "reconfigure_successful"
     assert tigo_entry.title == f"Tigo {home.name}, {garage.name}"
     await hass.async_block_till_done()
+
+
+# -- titles without the account's e-mail (config entry 1.1 -> 1.2) ------------------------------
+
+
+async def test_entry_titled_with_the_e_mail_is_renamed(
+    hass: HomeAssistant, tigo: TigoSimulator, tigo_config: TigoConfig, tigo_entry: MockConfigEntry
+) -> None:
+    assert tigo_config.username in tigo_entry.title  # as SolarHub 1.1 titled it
+    assert (tigo_entry.version, tigo_entry.minor_version) == (1, 1)
+    await setup_entry(hass, tigo_entry)
+    assert tigo_entry.state is ConfigEntryState.LOADED
+    assert (tigo_entry.version, tigo_entry.minor_version) == (1, 2)
+    assert tigo_entry.title == "Tigo"
+    runtime = tigo_entry.runtime_data
+    names = [c.name for c in (*runtime.live.values(), *runtime.alerts.values())]  # type: ignore[attr-defined]
+    assert names
+    assert not any(tigo_config.username in name for name in names)
+
+
+async def test_a_chosen_title_is_kept(
+    hass: HomeAssistant, tigo: TigoSimulator, tigo_entry: MockConfigEntry
+) -> None:
+    tigo_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(tigo_entry, title="Roof")
+    await setup_entry(hass, tigo_entry)
+    assert tigo_entry.title == "Roof"
+    assert tigo_entry.minor_version == 2
+
+
+async def test_an_entry_from_a_newer_solarhub_is_not_touched(
+    hass: HomeAssistant, tigo: TigoSimulator, tigo_entry: MockConfigEntry
+) -> None:
+    tigo_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(tigo_entry, title="Roof", version=2)
+    await setup_entry(hass, tigo_entry)
+    assert tigo_entry.state is ConfigEntryState.MIGRATION_ERROR
