@@ -32,10 +32,9 @@ async def async_migrate_entry(hass: HomeAssistant, entry: SolarHubConfigEntry) -
 
     1.2: a title that shows the Tigo account's e-mail or user name (1.1 titled Tigo entries
     ``Tigo (<e-mail>)``, and the title names the coordinators in log lines) becomes "Tigo";
-    a reconfigure titles it with the chosen systems' names.
+    a reconfigure titles it with the chosen systems' names. (Home Assistant itself refuses
+    entries stored by a newer SolarHub and calls this only for older ones.)
     """
-    if entry.version > 1:
-        return False  # stored by a newer SolarHub: this one cannot read it
     if entry.minor_version < 2:
         title = entry.title
         if _is_private(title, entry.data.get(CONF_USERNAME)):

@@ -11,7 +11,9 @@ from homeassistant.data_entry_flow import FlowResultType
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.solarhub import async_migrate_entry
 from custom_components.solarhub.const import CONF_BASE_URL, CONF_SYSTEMS, DOMAIN
+from tests.simulators.plenticore import PlenticoreSimulator
 from tests.simulators.tigo import TigoConfig, TigoSimulator
 from tests.vendors.conftest import setup_entry
 
@@ -299,6 +301,15 @@ async def test_a_chosen_title_is_kept(
     assert tigo_entry.minor_version == 2
 
 
+async def test_a_current_entry_is_not_migrated_again(
+    hass: HomeAssistant, tigo_entry: MockConfigEntry
+) -> None:
+    tigo_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(tigo_entry, minor_version=2)
+    assert await async_migrate_entry(hass, tigo_entry)
+    assert tigo_entry.title == f"Tigo ({tigo_entry.data[CONF_USERNAME]})"  # left as it is
+
+
 async def test_an_entry_from_a_newer_solarhub_is_not_touched(
     hass: HomeAssistant, tigo: TigoSimulator, tigo_entry: MockConfigEntry
 ) -> None:
@@ -306,3 +317,21 @@ async def test_an_entry_from_a_newer_solarhub_is_not_touched(
     hass.config_entries.async_update_entry(tigo_entry, title="Roof", version=2)
     await setup_entry(hass, tigo_entry)
     assert tigo_entry.state is ConfigEntryState.MIGRATION_ERROR
+
+
+# -- the same failure, the same key, for every vendor ----------------------------------------------
+
+
+async def test_cannot_connect_at_setup_is_one_key_for_every_vendor(
+    hass: HomeAssistant,
+    plenticore: PlenticoreSimulator,
+    plenticore_entry: MockConfigEntry,
+    tigo: TigoSimulator,
+    tigo_entry: MockConfigEntry,
+) -> None:
+    await plenticore.stop()  # the inverter and the cloud are gone
+    await tigo.stop()
+    for entry in (plenticore_entry, tigo_entry):
+        await setup_entry(hass, entry)
+        assert entry.state is ConfigEntryState.SETUP_RETRY
+        assert entry.error_reason_translation_key == "cannot_connect"
