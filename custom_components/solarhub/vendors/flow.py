@@ -26,6 +26,7 @@ from homeassistant.helpers.selector import (
 import probatio as vol
 
 from ..const import CONF_SYSTEMS
+from .probe import FieldError
 
 if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigEntry, ConfigFlowResult
@@ -58,9 +59,46 @@ class VendorFlow(ABC):
     async def async_step_setup(self, user_input: StepInput) -> ConfigFlowResult:
         """Step ``<vendor>``: the first form after the menu, up to a new entry."""
 
+    # What the default reauth asks for and stores, and where the form's {name} comes from.
+    reauth_fields: ClassVar[tuple[str, ...]] = ()
+    reauth_name: ClassVar[str] = ""
+    different_device: ClassVar[str] = ""
+    """Abort reason when new credentials reach another device or account than the entry's."""
+
     @abstractmethod
+    async def async_unique_id(self, data: Mapping[str, Any]) -> str:
+        """Test ``data`` against the vendor; the unique id it reaches, or a ``FieldError``."""
+
+    @abstractmethod
+    def reauth_schema(self, entry: ConfigEntry) -> vol.Schema:
+        """The fields ``reauth_fields`` of the reauth form."""
+
     async def async_step_reauth(self, user_input: StepInput) -> ConfigFlowResult:
-        """Step ``reauth_<vendor>``: the vendor refused the stored credentials."""
+        """Step ``reauth_<vendor>``: the vendor refused the stored credentials; ask again.
+
+        The new input must reach the entry's unique id; then ``reauth_fields`` are stored and
+        the entry reloads. (An OAuth2 vendor replaces this step with the handler's OAuth2 steps.)
+        """
+        flow = self.flow
+        entry = flow._get_reauth_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            try:
+                unique_id = await self.async_unique_id({**entry.data, **user_input})
+            except FieldError as err:
+                errors[err.field] = err.error
+            else:
+                await flow.async_set_unique_id(unique_id)
+                flow._abort_if_unique_id_mismatch(reason=self.different_device)
+                return flow.async_update_reload_and_abort(
+                    entry, data_updates={key: user_input.get(key) for key in self.reauth_fields}
+                )
+        return flow.async_show_form(
+            step_id=f"reauth_{self.vendor}",
+            data_schema=self.reauth_schema(entry),
+            description_placeholders={"name": entry.data[self.reauth_name]},
+            errors=errors,
+        )
 
     @abstractmethod
     async def async_step_reconfigure(self, user_input: StepInput) -> ConfigFlowResult:

@@ -109,6 +109,9 @@ class PlenticoreFlow(VendorFlow):
     """An inverter on the local network: its serial is the unique id."""
 
     vendor = Vendor.PLENTICORE
+    reauth_fields = (CONF_PASSWORD, CONF_SERVICE_CODE)
+    reauth_name = CONF_HOST
+    different_device = "different_device_plenticore"
 
     @override
     async def async_step_setup(self, user_input: StepInput) -> ConfigFlowResult:
@@ -137,32 +140,14 @@ class PlenticoreFlow(VendorFlow):
         )
 
     @override
-    async def async_step_reauth(self, user_input: StepInput) -> ConfigFlowResult:
+    async def async_unique_id(self, data: Mapping[str, Any]) -> str:
+        """The inverter's serial."""
+        return (await probe_plenticore(self.flow.hass, data)).serial
+
+    @override
+    def reauth_schema(self, entry: ConfigEntry) -> vol.Schema:
         """The password (and, for an installer, the service code) again."""
-        flow = self.flow
-        entry = flow._get_reauth_entry()
-        errors: dict[str, str] = {}
-        if user_input is not None:
-            try:
-                inverter = await probe_plenticore(flow.hass, {**entry.data, **user_input})
-            except FieldError as err:
-                errors[err.field] = err.error
-            else:
-                await flow.async_set_unique_id(inverter.serial)
-                flow._abort_if_unique_id_mismatch(reason="different_device_plenticore")
-                return flow.async_update_reload_and_abort(
-                    entry,
-                    data_updates={
-                        CONF_PASSWORD: user_input[CONF_PASSWORD],
-                        CONF_SERVICE_CODE: user_input.get(CONF_SERVICE_CODE),
-                    },
-                )
-        return flow.async_show_form(
-            step_id=f"reauth_{self.vendor}",
-            data_schema=credentials_schema(entry.data, with_host=False),
-            description_placeholders={"name": entry.data[CONF_HOST]},
-            errors=errors,
-        )
+        return credentials_schema(entry.data, with_host=False)
 
     @override
     async def async_step_reconfigure(self, user_input: StepInput) -> ConfigFlowResult:
@@ -173,12 +158,12 @@ class PlenticoreFlow(VendorFlow):
         if user_input is not None:
             host = user_input[CONF_HOST].strip()
             try:
-                inverter = await probe_plenticore(flow.hass, {**entry.data, CONF_HOST: host})
+                serial = await self.async_unique_id({**entry.data, CONF_HOST: host})
             except FieldError as err:
                 errors[err.field if err.field == CONF_HOST else "base"] = err.error
             else:
-                await flow.async_set_unique_id(inverter.serial)
-                flow._abort_if_unique_id_mismatch(reason="different_device_plenticore")
+                await flow.async_set_unique_id(serial)
+                flow._abort_if_unique_id_mismatch(reason=self.different_device)
                 return flow.async_update_reload_and_abort(entry, data_updates={CONF_HOST: host})
         return flow.async_show_form(
             step_id=f"reconfigure_{self.vendor}",

@@ -132,6 +132,9 @@ class TigoFlow(VendorFlow):
     """A Tigo cloud account: its user id is the unique id; it offers one or more systems."""
 
     vendor = Vendor.TIGO
+    reauth_fields = (CONF_PASSWORD,)
+    reauth_name = CONF_USERNAME
+    different_device = "different_device_tigo"
 
     def __init__(self, flow: SolarHubConfigFlow) -> None:
         """Nothing learned yet."""
@@ -169,28 +172,14 @@ class TigoFlow(VendorFlow):
         )
 
     @override
-    async def async_step_reauth(self, user_input: StepInput) -> ConfigFlowResult:
+    async def async_unique_id(self, data: Mapping[str, Any]) -> str:
+        """``tigo_<user id>`` of the account."""
+        return f"tigo_{(await probe_tigo(self.flow.hass, data)).user_id}"
+
+    @override
+    def reauth_schema(self, entry: ConfigEntry) -> vol.Schema:
         """The account's password again (the user name stays: it is the same account)."""
-        flow = self.flow
-        entry = flow._get_reauth_entry()
-        errors: dict[str, str] = {}
-        if user_input is not None:
-            try:
-                account = await probe_tigo(flow.hass, {**entry.data, **user_input})
-            except FieldError as err:
-                errors[err.field] = err.error
-            else:
-                await flow.async_set_unique_id(f"tigo_{account.user_id}")
-                flow._abort_if_unique_id_mismatch(reason="different_device_tigo")
-                return flow.async_update_reload_and_abort(
-                    entry, data_updates={CONF_PASSWORD: user_input[CONF_PASSWORD]}
-                )
-        return flow.async_show_form(
-            step_id=f"reauth_{self.vendor}",
-            data_schema=credentials_schema(entry.data, with_username=False),
-            description_placeholders={"name": entry.data[CONF_USERNAME]},
-            errors=errors,
-        )
+        return credentials_schema(entry.data, with_username=False)
 
     @override
     async def async_step_reconfigure(self, user_input: StepInput) -> ConfigFlowResult:
