@@ -127,6 +127,7 @@ def test_every_translated_key_is_used() -> None:
 
 @pytest.mark.parametrize("language", ["en", "de"])
 def test_flow_texts_name_only_their_own_vendor(language: str) -> None:
+    assert set(VENDOR_WORDS) == set(Vendor)  # a new vendor says what names its device
     wrong = []
     for where, owner, text in _flow_texts(LANGUAGES[language]):
         for vendor, words in VENDOR_WORDS.items():
