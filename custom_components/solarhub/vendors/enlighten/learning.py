@@ -32,9 +32,11 @@ def _number(value: object) -> float | None:
 class CadenceLearner:
     """Learns how often the Envoy uploads from the steps of ``last_report_at``.
 
-    A step close to a whole multiple (twice, three times, ...) of the current estimate counts as
-    that many uploads (the polls in between were skipped, e.g. at night); the estimate is the
-    median of the last 15 steps, clamped to 5 min ... 12 h.
+    The estimate is the lower quartile of the last 15 steps: a skipped poll (night, a tight
+    budget) or a missed upload only makes a step longer, so the short steps are the cadence.
+    Until three steps are known it is at most 15 minutes. A poll timed at every k-th upload
+    sees only k-fold steps; the planner probes halfway between uploads when the budget allows,
+    which finds a shorter cadence again.
     """
 
     steps: list[float] = field(default_factory=list)
@@ -42,25 +44,24 @@ class CadenceLearner:
 
     @property
     def cadence(self) -> timedelta:
-        """The learned upload cadence (15 minutes until there is a step)."""
+        """The learned upload cadence (15 minutes until there is a step), 5 min ... 12 h."""
         if not self.steps:
             return DEFAULT_CADENCE
-        seconds = median(self.steps)
-        return min(MAX_CADENCE, max(MIN_CADENCE, timedelta(seconds=seconds)))
+        estimate = timedelta(seconds=sorted(self.steps)[len(self.steps) // 4])
+        if len(self.steps) < 3:
+            estimate = min(estimate, DEFAULT_CADENCE)
+        return min(MAX_CADENCE, max(MIN_CADENCE, estimate))
 
     def observe(self, last_report_at: datetime) -> bool:
         """A summary's ``last_report_at``; True when it is a new upload."""
         report = last_report_at.astimezone(UTC)
-        previous, self.last_report = self.last_report, report
-        if previous is None or report <= previous:
-            if previous is not None and report < previous:
-                self.last_report = previous  # a stale answer from a lagging replica: ignore
-            return previous is None
+        previous = self.last_report
+        if previous is not None and report <= previous:
+            return False  # the same upload (or a stale answer from a lagging replica)
+        self.last_report = report
+        if previous is None:
+            return True
         step = (report - previous).total_seconds()
-        estimate = self.cadence.total_seconds()
-        multiple = round(step / estimate)
-        if self.steps and multiple >= 2 and abs(step - multiple * estimate) <= 0.15 * estimate:
-            step /= multiple
         if step >= 60:  # two uploads within a minute say nothing about the cadence
             self.steps = [*self.steps, step][-_STEPS_KEPT:]
         return True

@@ -18,6 +18,8 @@ from .plans import Plan
 
 LEDGER_VERSION: Final = 1
 MINUTE: Final = timedelta(seconds=60)
+SERVER_MONTH_SLACK: Final = timedelta(hours=14)
+"""How long after a UTC month begins Enphase's month may still be the old one (UTC-12 … +14)."""
 
 
 class Period(StrEnum):
@@ -99,7 +101,9 @@ class Ledger:
         With a ``period_end`` (v2 409) the key waits until exactly then, and a month period's
         bounds become the ledger's month. Without a period (v4 429) it is inferred: the minute if
         this ledger's last 60 s already hold the planner's own minute cap, else the month, until
-        the end of the ledger's month (the next UTC month unless a 409 said otherwise).
+        the end of the ledger's month (the next UTC month unless a 409 said otherwise) -- except
+        in the first 14 hours of the month, when it is the old month in Enphase's time zone:
+        then until those 14 hours have passed.
         """
         self.roll(now)
         if period is None:
@@ -108,8 +112,15 @@ class Ledger:
             if period_start is not None and period_end is not None and period_end > period_start:
                 self.month_begins = period_start.astimezone(UTC)
                 self.month_ends = period_end.astimezone(UTC)
-            self.month_count = max(self.month_count, limit or plan.per_month)
-            until = period_end.astimezone(UTC) if period_end is not None else self.month_ends
+            if period_end is not None:
+                until = period_end.astimezone(UTC)
+            elif now - self.month_begins < SERVER_MONTH_SLACK:
+                # Just after our month began: Enphase's month (in its own time zone) has not.
+                until = self.month_begins + SERVER_MONTH_SLACK
+            else:
+                until = self.month_ends
+            if until >= self.month_ends:
+                self.month_count = max(self.month_count, limit or plan.per_month)
         elif period_end is not None:
             until = period_end.astimezone(UTC)
         else:

@@ -40,7 +40,7 @@ from enum import IntEnum, StrEnum
 import math
 from typing import Final
 
-from .learning import CadenceLearner, DaylightLearner, Window
+from .learning import DEFAULT_CADENCE, CadenceLearner, DaylightLearner, Window
 from .ledger import Ledger, Period
 from .plans import Plan
 
@@ -104,6 +104,15 @@ class Allocation:
     daily: float
     statistics_per_series: int
     summaries: float
+
+
+@dataclass(frozen=True, slots=True)
+class Rhythm:
+    """How one system's summaries are spaced."""
+
+    spacing: timedelta
+    night: bool
+    probe: bool
 
 
 @dataclass(slots=True)
@@ -308,8 +317,12 @@ class Planner:
     ) -> None:
         """A summary's ``last_report_at`` and ``last_interval_end_at`` (either may be absent)."""
         state = self.systems[system_id]
+        previous, cadence = state.cadence.last_report, state.cadence.cadence
         new = last_report_at is not None and state.cadence.observe(last_report_at)
-        state.stale_polls = 0 if new else state.stale_polls + 1
+        if new:
+            state.stale_polls = 0
+        elif previous is None or now >= previous + cadence:  # an expected upload is missing
+            state.stale_polls += 1
         if last_interval_end_at is not None and (
             state.last_interval_end is None or last_interval_end_at > state.last_interval_end
         ):
@@ -348,27 +361,51 @@ class Planner:
 
     # -- what the coordinator asks ---------------------------------------------------------------
 
-    def allocation(self, now: datetime) -> Allocation:
-        """Each system's share of one day, from what is left of the month after the reserve."""
+    def allocation(self, now: datetime) -> dict[int, Allocation]:
+        """Each system's share of one day, from what is left of the month after the reserve.
+
+        Token refreshes and inventory come off the top; statistics get up to 15 % of a
+        generous share (hourly at most), else one request per series per day; summaries share
+        the rest, a system that needs fewer (a cellular Envoy uploading every few hours) leaving
+        its surplus to the others.
+        """
         plan, ledger = self.plan, self.ledger
         ledger.roll(now)
-        systems = max(1, len(self.systems))
+        if not self.systems:
+            return {}
         spendable = max(0, ledger.month_remaining(plan) - plan.reserve)
         days_left = max(1.0, (ledger.month_ends - now) / _DAY)
         inventory_days = plan.inventory_every / _DAY
         fixed = plan.token_refreshes_per_day + sum(
             len(state.inventory) / inventory_days for state in self.systems.values()
         )
-        per_system = max(0.0, spendable / days_left - fixed) / systems
-        series = max((len(state.statistics) for state in self.systems.values()), default=0)
+        daily = max(0.0, spendable / days_left - fixed)
+        per_system = daily / len(self.systems)
+        series = max(len(state.statistics) for state in self.systems.values())
         statistics = 1
         if per_system >= 60 and series:
             statistics = max(1, min(16, math.floor(per_system * 0.15 / series)))
-        return Allocation(
-            daily=per_system,
-            statistics_per_series=statistics,
-            summaries=max(1.0, per_system - statistics * series),
-        )
+        left = daily - statistics * sum(len(state.statistics) for state in self.systems.values())
+        needs = {
+            system_id: self._summary_need(state, now, generous=per_system >= 60)
+            for system_id, state in self.systems.items()
+        }
+        shares: dict[int, Allocation] = {}
+        for count, system_id in enumerate(sorted(needs, key=needs.__getitem__)):
+            summaries = max(1.0, min(needs[system_id], left / (len(needs) - count)))
+            left -= summaries
+            shares[system_id] = Allocation(
+                daily=per_system, statistics_per_series=statistics, summaries=summaries
+            )
+        return shares
+
+    def _summary_need(self, state: SystemState, now: datetime, *, generous: bool) -> float:
+        """Summaries a day that serve a system fully: every upload, a night poll (and probes)."""
+        cadence = state.cadence.cadence
+        window = self._poll_window(state, now)
+        uploads = (window.end - window.start) / cadence + 1
+        probes = uploads + 2 if generous and cadence > DEFAULT_CADENCE else 0.0
+        return uploads + 3 + probes
 
     def _poll_window(self, state: SystemState, moment: datetime) -> Window:
         """The summary window holding or following ``moment``: daylight plus the upload after it."""
@@ -376,35 +413,50 @@ class Planner:
         daylight = state.daylight.window(moment - tail)
         return Window(daylight.start, daylight.end + tail)
 
-    def summary_rhythm(self, system_id: int, now: datetime) -> tuple[timedelta, bool]:
-        """The spacing of a system's daylight summaries and whether it gets one night poll.
+    def summary_rhythm(
+        self, system_id: int, now: datetime, share: Allocation | None = None
+    ) -> Rhythm:
+        """How a system's summaries are spaced today.
 
-        Every upload while the day's share allows it, else every k-th; the night poll only when
-        the share covers every daylight upload with room to spare.
+        After every upload while the day's share allows it, else on an even grid of the share
+        through the window, each poll just after the first upload past its grid point; one
+        night poll when the share covers every daylight upload with room to spare; a probe
+        halfway between uploads when the share is twice what the uploads need and the cadence
+        looks longer than usual (it may be a multiple of the real one).
         """
-        state, share = self.systems[system_id], self.allocation(now)
+        state = self.systems[system_id]
+        share = share or self.allocation(now)[system_id]
         cadence = state.cadence.cadence
         window = self._poll_window(state, now)
         uploads = (window.end - window.start) / cadence + 1
         night = share.summaries >= uploads + 3
-        every = max(1, math.ceil(uploads / max(1.0, share.summaries - night)))
-        return cadence * every, night
+        polls = max(1.0, share.summaries - night)
+        spacing = max(cadence, (window.end - window.start) / polls)
+        probe = share.summaries >= 2 * uploads + 2 and cadence > DEFAULT_CADENCE
+        return Rhythm(spacing=spacing, night=night, probe=probe)
 
-    def _summary_at(self, system_id: int, now: datetime) -> datetime:
+    def _summary_at(self, system_id: int, now: datetime, share: Allocation) -> datetime:
         """When this system's next summary is due."""
         state = self.systems[system_id]
         last_report, last_poll = state.cadence.last_report, state.last_poll
         if last_report is None or last_poll is None:
             return now
         cadence = state.cadence.cadence
-        spacing, night = self.summary_rhythm(system_id, now)
-        if state.stale_polls:  # the expected upload did not come: look again, backing off
-            retry = max(cadence / 4, timedelta(minutes=3)) * (1 << min(state.stale_polls - 1, 10))
-            target = last_poll + min(spacing, retry)
-        else:
-            target = max(last_report + spacing + MARGIN, last_poll + spacing / 2)
-        target = max(target, now)
+        rhythm = self.summary_rhythm(system_id, now, share)
         window = self._poll_window(state, now)
+        if state.stale_polls:  # the expected upload did not come: look again, backing off
+            retry = max(cadence / 20, timedelta(minutes=3)) * (1 << min(state.stale_polls - 1, 10))
+            target = last_poll + min(rhythm.spacing, retry)
+        elif rhythm.spacing <= cadence:
+            target = max(last_report + cadence + MARGIN, last_poll + cadence / 2)
+            if rhythm.probe and last_poll < last_report + cadence / 2:
+                target = last_report + cadence / 2 + MARGIN
+        else:  # the first upload after the next point of an even grid through the window
+            done = max(0.0, (last_poll - MARGIN - window.start) / rhythm.spacing)
+            grid = window.start + rhythm.spacing * (math.floor(done) + 1 if done else 0)
+            uploads = max(1, math.ceil((grid - last_report) / cadence))
+            target = max(last_report + cadence * uploads + MARGIN, last_poll + cadence / 2)
+        target = max(target, now)
         if window.start <= target <= window.end:
             return target
         if target > window.end:
@@ -413,19 +465,22 @@ class Planner:
             window = self._poll_window(state, window.end + timedelta(seconds=1))
         dark = _DAY - (window.end - window.start)
         middle = window.start - dark / 2
-        if night and last_poll < middle - dark / 4 and target < window.start - dark / 4:
+        if rhythm.night and last_poll < middle - dark / 4 and target < window.start - dark / 4:
             return max(target, middle)
         uploads = math.ceil(max(0.0, (window.start - last_report) / cadence))
         return max(target, last_report + cadence * uploads + MARGIN)
 
-    def _statistics_at(self, state: SystemState, name: str, now: datetime) -> datetime | None:
+    def _statistics_at(
+        self, system_id: int, name: str, now: datetime, share: Allocation
+    ) -> datetime | None:
         """When a statistics series is due: it needs a newer interval than it has."""
+        state = self.systems[system_id]
         cursor, newest = state.statistics.get(name), state.last_interval_end
         if cursor is None or newest is None or newest <= cursor:
             return None
         if newest - cursor >= self.plan.statistics_span:
             return now  # catching up after an outage
-        per_day = self.allocation(now).statistics_per_series
+        per_day = share.statistics_per_series
         window = self._poll_window(state, newest)
         if per_day > 1 and newest - cursor >= (window.end - window.start) / per_day:
             return now
@@ -433,6 +488,7 @@ class Planner:
 
     def candidates(self, now: datetime) -> list[Action]:
         """Every planned request with its earliest time, ignoring the ledger's limits."""
+        shares = self.allocation(now)
         actions: list[Action] = []
         if self.systems_listed_at is None:
             actions.append(Action(kind=RequestKind.SYSTEMS, at=now))
@@ -449,12 +505,12 @@ class Planner:
             actions.append(
                 Action(
                     kind=RequestKind.SUMMARY,
-                    at=self._summary_at(system_id, now),
+                    at=self._summary_at(system_id, now, shares[system_id]),
                     system_id=system_id,
                 )
             )
             for name, cursor in state.statistics.items():
-                due = self._statistics_at(state, name, now)
+                due = self._statistics_at(system_id, name, now, shares[system_id])
                 if due is None or cursor is None:
                     continue
                 actions.append(
