@@ -417,10 +417,15 @@ def test_stored_state_keeps_valid_systems_and_unused_ones() -> None:
     planner.add_system(2, statistics=("stats",), statistics_from=DAY)
     stored = json.loads(json.dumps(planner.to_dict()))
     stored["systems"]["nope"] = {}
+    stored["systems"]["4"] = "not a dict"
+    stored["systems"]["5"] = {"last_poll": 1e300, "inventory": {"devices": 1e300}}
     stored["systems"]["3"] = {"statistics": {"stats": "x"}, "stale_polls": -1, "history": [1, "a"]}
     rebuilt = Planner.from_dict(stored, V2_WATT, DAY + timedelta(hours=11))
     rebuilt.add_system(1, statistics=("stats",), inventory=INVENTORY[V2_WATT])
-    assert set(rebuilt.to_dict()["systems"]) == {"1", "2", "3"}  # type: ignore[arg-type]
+    assert set(rebuilt.to_dict()["systems"]) == {"1", "2", "3", "4", "5"}  # type: ignore[arg-type]
+    rebuilt.add_system(5, inventory=("devices",))
+    assert rebuilt.systems[5].last_poll is None
+    assert rebuilt.systems[5].inventory == {"devices": None}  # an absurd time: read it again
     rebuilt.add_system(3, statistics=("stats",))
     assert rebuilt.systems[3].statistics == {"stats": None}
     assert rebuilt.systems[3].history == {"a"}

@@ -174,7 +174,14 @@ def test_daylight_round_trip_and_corrupt_state() -> None:
     assert DaylightLearner.from_dict("x") == DaylightLearner()
     stored = learner.to_dict()["days"]
     assert isinstance(stored, list)
-    junk_days: list[object] = [[1, 2], "x", [20_000, 9e9, 1.0], [20_000, 5.0, 1.0], *stored]
+    junk_days: list[object] = [
+        [1, 2],
+        "x",
+        [20_000, 9e9, 1.0],
+        [20_000, 5.0, 1.0],
+        [20_000, 20_000 * 86_400 - 10.0, 20_000 * 86_400 + 10.0],  # before its own day
+        *stored,
+    ]
     junk = DaylightLearner.from_dict({"sunrise": 90_000, "sunset": 10, "days": junk_days})
     assert junk.sunrise is None
     assert junk.days == learner.days
