@@ -224,6 +224,16 @@ def test_v2_statistics_about_hourly_and_catching_up() -> None:
     assert action.end == cursor - timedelta(days=1)
 
 
+def test_a_metered_v2_system_catches_up_a_month_per_request() -> None:
+    cursor = DAY - timedelta(days=40)
+    planner = make(statistics=("rgm_stats",), cursor=cursor)
+    learned(planner, DAY + timedelta(hours=12))
+    action = planner.next_action(DAY + timedelta(hours=12, minutes=2))
+    assert action is not None
+    assert (action.kind, action.endpoint) == (RequestKind.STATISTICS, "rgm_stats")
+    assert action.end == cursor + timedelta(days=28)
+
+
 def test_v4_statistics_once_per_series_after_dusk() -> None:
     cursor = DAY - timedelta(hours=5)  # yesterday evening
     planner = make(V4_WATT, statistics=("production_micro", "consumption_meter"), cursor=cursor)

@@ -39,6 +39,8 @@ def test_plan_limits_and_derived_cadences() -> None:
     assert (V2_WATT.token_refreshes_per_day, V4_WATT.token_refreshes_per_day) == (0, 1)
     assert V2_WATT.statistics_span == timedelta(days=1)
     assert V4_WATT.statistics_span == timedelta(days=7)
+    assert V2_WATT.span("rgm_stats") == timedelta(days=28)
+    assert V2_WATT.span("stats") == V4_WATT.span("rgm_stats") / 7 == timedelta(days=1)
     assert plan_for(ApiVersion.V4, "kilowatt").per_month == 50_000
     with pytest.raises(ValueError, match="unknown plan"):
         plan_for(ApiVersion.V2, "gigawatt")

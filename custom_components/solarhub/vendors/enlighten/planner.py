@@ -480,7 +480,7 @@ class Planner:
         cursor, newest = state.statistics.get(name), state.last_interval_end
         if cursor is None or newest is None or newest <= cursor:
             return None
-        if newest - cursor >= self.plan.statistics_span:
+        if newest - cursor >= self.plan.span(name):
             return now  # catching up after an outage
         per_day = share.statistics_per_series
         window = self._poll_window(state, newest)
@@ -522,7 +522,7 @@ class Planner:
                         system_id=system_id,
                         endpoint=name,
                         start=cursor,
-                        end=min(cursor + self.plan.statistics_span, due),
+                        end=min(cursor + self.plan.span(name), due),
                     )
                 )
         return sorted(actions, key=lambda a: (a.at, _Priority[a.kind.name]))

@@ -58,6 +58,12 @@ class Plan:
         """The longest range one statistics request may cover (v2 stats: a day; v4 telemetry: 7)."""
         return timedelta(days=1) if self.api is ApiVersion.V2 else timedelta(days=7)
 
+    def span(self, endpoint: str) -> timedelta:
+        """The longest range of one request to ``endpoint`` (v2 ``rgm_stats``: about a month)."""
+        if self.api is ApiVersion.V2 and endpoint == "rgm_stats":
+            return timedelta(days=28)
+        return self.statistics_span
+
 
 V2_WATT = Plan(name="watt", api=ApiVersion.V2, per_minute=10, per_month=10_000)
 V4_WATT = Plan(name="watt", api=ApiVersion.V4, per_minute=10, per_month=1_000)
