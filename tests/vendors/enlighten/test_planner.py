@@ -465,3 +465,21 @@ def test_summary_bookkeeping() -> None:
     planner.record_summary(1, now, last_report_at=now, last_interval_end_at=now - Q)
     assert planner.systems[1].last_interval_end == now  # never backwards
     assert planner.systems[1].stale_polls == 0
+
+
+def test_a_failed_list_or_inventory_is_tried_again_in_an_hour() -> None:
+    now = DAY + timedelta(hours=10)
+    planner = make(V4_WATT, now=now, settled=False)
+    planner.record_request(now, RequestKind.SYSTEMS)
+    planner.record_failure(now, RequestKind.SYSTEMS)
+    planner.record_request(now, RequestKind.INVENTORY, system_id=1, endpoint="devices")
+    planner.record_failure(now, RequestKind.INVENTORY, system_id=1, endpoint="devices")
+    planner.record_failure(now, RequestKind.INVENTORY, system_id=9, endpoint="devices")
+    planner.record_failure(now, RequestKind.SUMMARY, system_id=1)
+    due = {a.kind: a.at for a in planner.candidates(now) if a.kind is not RequestKind.SUMMARY}
+    assert due == {
+        RequestKind.SYSTEMS: now + timedelta(hours=1),
+        RequestKind.INVENTORY: now + timedelta(hours=1),
+    }
+    planner.record_request(now + timedelta(hours=1), RequestKind.SYSTEMS)
+    assert all(a.kind is not RequestKind.SYSTEMS for a in planner.candidates(now))

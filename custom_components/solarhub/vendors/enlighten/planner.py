@@ -19,6 +19,7 @@ datetime). The coordinator drives it like this::
                          planner.record_statistics(id, endpoint, requested_end=action.end,
                                                    fetched_until=last end_at or None)
           409 / 429   -> planner.record_rate_limited(now, period=..., period_end=..., limit=...)
+          list or inventory failed (5xx, timeout) -> planner.record_failure(now, kind, ...)
         store planner.to_dict() (debounced)
     planner.status(now)  -> requests this month, monthly limit, next poll, budget exhausted until
 
@@ -192,6 +193,7 @@ class Planner:
         self.systems: dict[int, SystemState] = {}
         self.systems_listed_at: datetime | None = None
         self._stored: dict[int, SystemState] = {}
+        self._systems_not_before: datetime | None = None
 
     # -- setup and persistence --------------------------------------------------------------
 
@@ -280,7 +282,7 @@ class Planner:
         self.ledger.record(now, str(kind) if endpoint is None else f"{kind}:{endpoint}")
         state = self.systems.get(system_id) if system_id is not None else None
         if kind is RequestKind.SYSTEMS:
-            self.systems_listed_at = now
+            self.systems_listed_at, self._systems_not_before = now, None
         elif state is None:
             return
         elif kind is RequestKind.SUMMARY:
@@ -289,6 +291,29 @@ class Planner:
             state.inventory[endpoint] = now
         elif kind is RequestKind.HISTORY and endpoint is not None:
             state.history.discard(endpoint)
+
+    def record_failure(
+        self,
+        now: datetime,
+        kind: RequestKind,
+        *,
+        system_id: int | None = None,
+        endpoint: str | None = None,
+        retry_in: timedelta = timedelta(hours=1),
+    ) -> None:
+        """A systems list or inventory request failed (5xx, timeout): try again in ``retry_in``.
+
+        Without this the next attempt is the regular one (a day or a week later). Other kinds
+        need nothing: a summary or statistics request is planned again from what is known. A
+        failed history request is asked for again with ``request_history`` when wanted.
+        """
+        if kind is RequestKind.SYSTEMS:
+            self.systems_listed_at = None
+            self._systems_not_before = now + retry_in
+        elif kind is RequestKind.INVENTORY and system_id in self.systems:
+            inventory = self.systems[system_id].inventory
+            if endpoint in inventory:
+                inventory[endpoint] = now + retry_in - self.plan.inventory_every
 
     def record_rate_limited(
         self,
@@ -493,7 +518,8 @@ class Planner:
         shares = self.allocation(now)
         actions: list[Action] = []
         if self.systems_listed_at is None:
-            actions.append(Action(kind=RequestKind.SYSTEMS, at=now))
+            at = now if self._systems_not_before is None else max(now, self._systems_not_before)
+            actions.append(Action(kind=RequestKind.SYSTEMS, at=at))
         for system_id, state in self.systems.items():
             for name, fetched in state.inventory.items():
                 at = now if fetched is None else max(now, fetched + self.plan.inventory_every)
