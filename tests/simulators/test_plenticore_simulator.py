@@ -732,7 +732,9 @@ def check_conservation(values: dict[str, float], soc: float, capacity_wh: float)
         - values["EnergyDischarge"] / EFFICIENCY
     )
     assert -0.5 <= content <= capacity_wh + 0.5
-    assert soc == round(100 * content / capacity_wh)  # the SoC is the content, rounded
+    # The SoC is the content, rounded; at a tie (5 % + a quarter hour's 12.5 % of grid charge) the
+    # float sums of the counters may fall on either side of the half.
+    assert soc == pytest.approx(100 * content / capacity_wh, abs=0.5 + 1e-9)
 
 
 @pytest.mark.parametrize(
