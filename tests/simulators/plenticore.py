@@ -47,6 +47,8 @@ from aiohttp import web
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from tests.constants import PLENTICORE_MASTER_KEY, PLENTICORE_PASSWORD, PLENTICORE_SERVICE_CODE
+
 from . import SimClock
 from .server import ApiError, LoopbackSimulator, truncated_json
 from .sun import Sky, seed_of
@@ -148,9 +150,9 @@ def _b64(data: bytes) -> str:
 class PlenticoreConfig:
     """The simulated inverter: credentials, identity, firmware quirks and the installation."""
 
-    password: str = "Pass1234"
-    master_key: str = "MASTERKEY123"
-    service_code: str = "12345"
+    password: str = PLENTICORE_PASSWORD
+    master_key: str = PLENTICORE_MASTER_KEY
+    service_code: str = PLENTICORE_SERVICE_CODE
     rounds: int = 29000
     serial: str = "90342ABC00123"
     product_name1: str = "PLENTICORE plus"

@@ -9,7 +9,7 @@ import pytest
 
 from tests.simulators.sun import Sky, seed_of, sun_position, unit
 
-BERLIN = (52.52, 13.405)
+BERLIN_LAT_LON = (52.52, 13.405)
 
 
 def _epoch(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> float:
@@ -37,7 +37,7 @@ def test_sunrise_and_sunset_within_a_quarter_hour_of_the_almanac(
     day: tuple[int, int, int], sunrise: tuple[int, int], sunset: tuple[int, int]
 ) -> None:
     start = _epoch(*day)
-    sky = Sky(*BERLIN, seed=1)
+    sky = Sky(*BERLIN_LAT_LON, seed=1)
     window = sky.daylight(start, start + 86400)
     assert window is not None
     rise, set_ = window
@@ -47,7 +47,7 @@ def test_sunrise_and_sunset_within_a_quarter_hour_of_the_almanac(
 
 def test_solar_noon_has_hour_angle_zero_and_the_highest_sun() -> None:
     start = _epoch(2026, 6, 21)
-    samples = [(sun_position(start + m * 60, *BERLIN), m) for m in range(1440)]
+    samples = [(sun_position(start + m * 60, *BERLIN_LAT_LON), m) for m in range(1440)]
     best, minute = max(samples, key=lambda s: s[0].sin_elevation)
     assert abs(best.hour_angle) < math.radians(0.5)
     assert abs(minute - (11 * 60 + 8)) <= 3  # 13:08 CEST
@@ -55,7 +55,7 @@ def test_solar_noon_has_hour_angle_zero_and_the_highest_sun() -> None:
 
 
 def test_irradiance_zero_at_night_bounded_by_day_and_clouds_vary_by_day() -> None:
-    sky = Sky(*BERLIN, seed=seed_of("x"))
+    sky = Sky(*BERLIN_LAT_LON, seed=seed_of("x"))
     assert sky.irradiance(_epoch(2026, 6, 21, 23)) == 0.0
     noons = [sky.irradiance(_epoch(2026, 6, d, 11)) for d in range(1, 31)]
     assert all(0 < g <= 0.92 for g in noons)
@@ -85,7 +85,7 @@ def test_pinned_to_the_numbers_the_tigo_figures_were_made_with(
 
 
 def test_sunlit_is_the_position_and_the_irradiance() -> None:
-    sky = Sky(*BERLIN, seed=seed_of("lit"))
+    sky = Sky(*BERLIN_LAT_LON, seed=seed_of("lit"))
     for k in range(0, 2 * 86400, 611):
         t = _epoch(2026, 9, 1) + k
         lit = sky.sunlit(t)
@@ -98,14 +98,14 @@ def test_sunlit_is_the_position_and_the_irradiance() -> None:
 
 
 def test_batch_irradiances_equal_single_ones() -> None:
-    sky = Sky(*BERLIN, seed=seed_of("batch"))
+    sky = Sky(*BERLIN_LAT_LON, seed=seed_of("batch"))
     times = [_epoch(2026, 3, 1) + 97.0 * k for k in range(3000)]
     assert sky.irradiances(times) == [sky.irradiance(t) for t in times]
 
 
 def test_no_cloud_cover_is_the_clear_sky_every_day() -> None:
-    clear = Sky(*BERLIN, seed=seed_of("clear"), cloud_cover=0.0)
-    cloudy = Sky(*BERLIN, seed=seed_of("clear"))
+    clear = Sky(*BERLIN_LAT_LON, seed=seed_of("clear"), cloud_cover=0.0)
+    cloudy = Sky(*BERLIN_LAT_LON, seed=seed_of("clear"))
     noons = [_epoch(2026, 6, d, 11) for d in range(1, 31)]
     assert all(clear.cloudiness(t) == 0.0 for t in noons)
     assert all(clear.irradiance(t) == 0.92 * clear.position(t).sin_elevation ** 1.15 for t in noons)

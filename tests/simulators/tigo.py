@@ -71,6 +71,8 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from tests.constants import TIGO_PASSWORD, TIGO_USERNAME
+
 from . import SimClock
 from .server import ApiError, LoopbackSimulator, truncated_json
 from .sun import Sky, seed_of, unit
@@ -280,8 +282,8 @@ OFFSET_SYSTEMS: Final = {
 class TigoConfig:
     """The simulated account, its limits and systems. Mutable: tests may tweak it between calls."""
 
-    username: str = "owner@example.com"
-    password: str = "Sunny-Day-42"
+    username: str = TIGO_USERNAME
+    password: str = TIGO_PASSWORD
     premium: bool = True  # False: users/login answers 403, the API is Premium-only
     user_id: int = 4711
     user_type: str = "Basic"

@@ -41,17 +41,11 @@ from custom_components.solarhub.api.tigo.models import (
     TigoToken,
 )
 from tests.api.canned import Handler, json_reply, serve_app
+from tests.constants import BERLIN, NOON, TIGO_PASSWORD as PASSWORD, TIGO_USERNAME as USERNAME
 from tests.simulators import SimClock
-from tests.simulators.tigo import SimSystem, TigoConfig, TigoSimulator
+from tests.simulators.tigo import API, SimSystem, TigoConfig, TigoSimulator
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
-
-USERNAME = "owner@example.com"
-PASSWORD = "Sunny-Day-42"
-NOON = datetime(2026, 6, 21, 10, 0, tzinfo=UTC)  # 12:00 in Berlin
-BERLIN = ZoneInfo("Europe/Berlin")
-API = "/api/v3"
-
 
 # ---- pure helpers ---------------------------------------------------------------------------
 
@@ -501,9 +495,7 @@ async def test_login_sends_basic_auth_then_bearer(http: aiohttp.ClientSession) -
         )
     }
     async with serve(routes) as (url, canned):
-        client = TigoClient(
-            http, "owner@example.com", "Sönnig:42", base_url=url, clock=lambda: NOON
-        )
+        client = TigoClient(http, USERNAME, "Sönnig:42", base_url=url, clock=lambda: NOON)
         assert client.token_expires is None
         await client.get_summary(1)
         login, summary = canned.seen
