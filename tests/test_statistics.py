@@ -41,10 +41,10 @@ from custom_components.solarhub.statistics import (
     with_sums,
     within,
 )
+from tests.constants import BERLIN
 
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 KOLKATA = ZoneInfo("Asia/Kolkata")
-BERLIN = ZoneInfo("Europe/Berlin")
 QUARTER = timedelta(minutes=15)
 ZONES = (
     "Asia/Kolkata",

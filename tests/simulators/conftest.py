@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.constants import NOON
 from tests.simulators import SimClock
-from tests.simulators.helpers import NOON
 
 
 @pytest.fixture

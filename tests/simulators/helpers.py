@@ -1,19 +1,15 @@
-"""What the simulator tests share: their moments in time and the runner in a child process."""
+"""What the simulator tests share: the runner in a child process (moments: tests/constants.py)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
 import contextlib
-from datetime import UTC, datetime
 from pathlib import Path
 import signal
 import sys
 
-__all__ = ["NIGHT", "NOON", "simulator_process"]
-
-NOON = datetime(2026, 6, 21, 10, 0, tzinfo=UTC)  # 12:00 in Berlin
-NIGHT = datetime(2026, 6, 21, 23, 0, tzinfo=UTC)  # 01:00 in Berlin
+__all__ = ["simulator_process"]
 
 
 @contextlib.asynccontextmanager

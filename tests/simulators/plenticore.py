@@ -47,8 +47,11 @@ from aiohttp import web
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from tests.constants import PLENTICORE_MASTER_KEY, PLENTICORE_PASSWORD, PLENTICORE_SERVICE_CODE
+
 from . import SimClock
 from .server import ApiError, LoopbackSimulator, truncated_json
+from .sun import Sky, seed_of
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -147,9 +150,9 @@ def _b64(data: bytes) -> str:
 class PlenticoreConfig:
     """The simulated inverter: credentials, identity, firmware quirks and the installation."""
 
-    password: str = "Pass1234"
-    master_key: str = "MASTERKEY123"
-    service_code: str = "12345"
+    password: str = PLENTICORE_PASSWORD
+    master_key: str = PLENTICORE_MASTER_KEY
+    service_code: str = PLENTICORE_SERVICE_CODE
     rounds: int = 29000
     serial: str = "90342ABC00123"
     product_name1: str = "PLENTICORE plus"
@@ -246,17 +249,6 @@ def _gauss(x: float, mu: float, sigma: float) -> float:
     return math.exp(-0.5 * ((x - mu) / sigma) ** 2)
 
 
-def _sun_sin_elevation(t: datetime, latitude: float, longitude: float) -> tuple[float, float]:
-    """Sine of the sun's elevation and the hour angle (rad) at ``t`` (UTC), roughly."""
-    declination = math.radians(23.44) * math.sin(2 * math.pi * (284 + t.timetuple().tm_yday) / 365)
-    hours = t.hour + t.minute / 60 + (t.second + t.microsecond / 1e6) / 3600
-    hour_angle = math.radians(15 * (hours + longitude / 15 - 12))
-    lat = math.radians(latitude)
-    noon_part = math.sin(lat) * math.sin(declination)
-    hour_part = math.cos(lat) * math.cos(declination) * math.cos(hour_angle)
-    return noon_part + hour_part, hour_angle
-
-
 class _Counters:
     """Energy counters per period; Day/Month/Year restart at local midnight / month / year."""
 
@@ -291,6 +283,8 @@ class _Plant:
         self._config = config
         self._settings = settings
         self._tz = ZoneInfo(config.timezone)
+        # The shared sun under a clear sky: the tests count on a sunny day, whatever the date.
+        self._sky = Sky(config.latitude, config.longitude, seed_of(config.serial), cloud_cover=0.0)
         n = config.string_count
         weights = [1.0 - 0.12 * i for i in range(n)]
         self._string_peak = tuple(config.peak_power_w * w / sum(weights) for w in weights)
@@ -368,12 +362,13 @@ class _Plant:
     # -- physics -----------------------------------------------------------------------------------
 
     def _pv(self, t: datetime) -> tuple[tuple[float, ...], tuple[float, ...]]:
-        sin_el, hour_angle = _sun_sin_elevation(t, self._config.latitude, self._config.longitude)
-        if sin_el <= 0:
+        epoch = t.timestamp()
+        lit = self._sky.sunlit(epoch)
+        if lit is None:
             zeros = (0.0,) * self._config.string_count
             return zeros, zeros
-        irradiance = 0.95 * sin_el**1.2
-        epoch = t.timestamp()
+        sun, irradiance = lit
+        hour_angle = sun.hour_angle
         powers: list[float] = []
         volts: list[float] = []
         for i, peak in enumerate(self._string_peak):

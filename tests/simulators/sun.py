@@ -1,10 +1,9 @@
 """One deterministic sun and sky for every simulator.
 
-This is the model of the Tigo simulator (``tigo._sun`` and ``_Physics.light``), extracted so the
-other simulators produce daylight the same way: the sun's elevation from the day of the year
-(declination and equation of time, good to a few minutes for sunrise and sunset) and a clear-sky
-irradiance dimmed by clouds that change from day to day and within the day, all pure functions of
-the epoch second and a seed. Nothing here keeps state.
+The Tigo, PLENTICORE and Enlighten simulators all make daylight with this one model: the sun's
+elevation from the day of the year (declination and equation of time, good to a few minutes for
+sunrise and sunset) and a clear-sky irradiance dimmed by clouds that change from day to day and
+within the day, all pure functions of the epoch second and a seed. Nothing here keeps state.
 """
 
 from __future__ import annotations
@@ -71,32 +70,42 @@ def sun_position(t: float, latitude: float, longitude: float) -> SunPosition:
 class Sky:
     """The light at one place: irradiance on the panels as a share of STC (0 .. ~0.92).
 
-    ``cloudiness`` of a solar day is ``0.6 * unit(seed, day, 11) ** 2``; within the day two slow
-    sines move the clouds. ``seed`` makes neighbouring installations see different weather.
+    ``cloudiness`` of a solar day is ``cloud_cover * unit(seed, day, 11) ** 2``; within the day two
+    slow sines move the clouds. ``seed`` makes neighbouring installations see different weather;
+    ``cloud_cover`` 0 makes every day clear (a simulator whose tests count on a sunny day).
     """
 
     latitude: float
     longitude: float
     seed: int
+    cloud_cover: float = 0.6
 
     def position(self, t: float) -> SunPosition:
         return sun_position(t, self.latitude, self.longitude)
 
     def cloudiness(self, t: float) -> float:
-        """The day's cloud cover (0 clear .. 0.6); the weather changes at solar midnight."""
+        """The day's cloudiness (0 clear .. cloud_cover); the weather changes at solar midnight."""
         day = math.floor(t / 86400 + self.longitude / 360)
-        return 0.6 * unit(self.seed, day, 11) ** 2
+        return self.cloud_cover * unit(self.seed, day, 11) ** 2
 
     def irradiance(self, t: float) -> float:
         """Plane-of-array irradiance at epoch second ``t``; 0 while the sun is down."""
+        lit = self.sunlit(t)
+        return 0.0 if lit is None else lit[1]
+
+    def sunlit(self, t: float) -> tuple[SunPosition, float] | None:
+        """The sun's place and the irradiance at ``t`` (one position computed); None at night.
+
+        For a simulator that also needs the hour angle (panels facing east or west, shades).
+        """
         sun = self.position(t)
         if not sun.up:
-            return 0.0
+            return None
         wobble = 0.5 + 0.5 * math.sin(t / 1380 + self.seed % 97) * math.sin(
             t / 420 + self.seed % 89
         )
         clear: float = sun.sin_elevation**1.15
-        return 0.92 * clear * (1 - self.cloudiness(t) * wobble)
+        return sun, 0.92 * clear * (1 - self.cloudiness(t) * wobble)
 
     def irradiances(self, times: Iterable[float]) -> list[float]:
         """:meth:`irradiance` of many moments: the same numbers, the clouds looked up once a day."""
@@ -111,7 +120,7 @@ class Sky:
                 continue
             day = math.floor(t / 86400 + self.longitude / 360)
             if day != cloud_day:
-                cloud_day, cloudiness = day, 0.6 * unit(self.seed, day, 11) ** 2
+                cloud_day, cloudiness = day, self.cloud_cover * unit(self.seed, day, 11) ** 2
             wobble = 0.5 + 0.5 * math.sin(t / 1380 + seed97) * math.sin(t / 420 + seed89)
             clear: float = sun.sin_elevation**1.15
             out.append(0.92 * clear * (1 - cloudiness * wobble))

@@ -19,6 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 import aiohttp
 import pytest
 
+from tests.constants import NIGHT, NOON
 from tests.simulators import SimClock
 from tests.simulators.enlighten import (
     BAD_KEY,
@@ -28,7 +29,7 @@ from tests.simulators.enlighten import (
     EnlightenConfig,
     EnlightenSimulator,
 )
-from tests.simulators.helpers import NIGHT, NOON, simulator_process
+from tests.simulators.helpers import simulator_process
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 

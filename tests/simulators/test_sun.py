@@ -1,4 +1,4 @@
-"""The shared sun model: sunrise and sunset where they belong, clouds bounded, as in tigo.py."""
+"""The shared sun model: sunrise and sunset where they belong, clouds bounded, numbers pinned."""
 
 from __future__ import annotations
 
@@ -7,10 +7,9 @@ import math
 
 import pytest
 
-from tests.simulators import sun, tigo
 from tests.simulators.sun import Sky, seed_of, sun_position, unit
 
-BERLIN = (52.52, 13.405)
+BERLIN_LAT_LON = (52.52, 13.405)
 
 
 def _epoch(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> float:
@@ -38,7 +37,7 @@ def test_sunrise_and_sunset_within_a_quarter_hour_of_the_almanac(
     day: tuple[int, int, int], sunrise: tuple[int, int], sunset: tuple[int, int]
 ) -> None:
     start = _epoch(*day)
-    sky = Sky(*BERLIN, seed=1)
+    sky = Sky(*BERLIN_LAT_LON, seed=1)
     window = sky.daylight(start, start + 86400)
     assert window is not None
     rise, set_ = window
@@ -48,7 +47,7 @@ def test_sunrise_and_sunset_within_a_quarter_hour_of_the_almanac(
 
 def test_solar_noon_has_hour_angle_zero_and_the_highest_sun() -> None:
     start = _epoch(2026, 6, 21)
-    samples = [(sun_position(start + m * 60, *BERLIN), m) for m in range(1440)]
+    samples = [(sun_position(start + m * 60, *BERLIN_LAT_LON), m) for m in range(1440)]
     best, minute = max(samples, key=lambda s: s[0].sin_elevation)
     assert abs(best.hour_angle) < math.radians(0.5)
     assert abs(minute - (11 * 60 + 8)) <= 3  # 13:08 CEST
@@ -56,7 +55,7 @@ def test_solar_noon_has_hour_angle_zero_and_the_highest_sun() -> None:
 
 
 def test_irradiance_zero_at_night_bounded_by_day_and_clouds_vary_by_day() -> None:
-    sky = Sky(*BERLIN, seed=seed_of("x"))
+    sky = Sky(*BERLIN_LAT_LON, seed=seed_of("x"))
     assert sky.irradiance(_epoch(2026, 6, 21, 23)) == 0.0
     noons = [sky.irradiance(_epoch(2026, 6, d, 11)) for d in range(1, 31)]
     assert all(0 < g <= 0.92 for g in noons)
@@ -66,27 +65,50 @@ def test_irradiance_zero_at_night_bounded_by_day_and_clouds_vary_by_day() -> Non
     }
 
 
-def test_faithful_to_the_tigo_simulator() -> None:
-    """sun.py is tigo.py's model: the same numbers, so tigo.py can switch with no change."""
-    legacy = getattr(tigo, "_sun", None)
-    if legacy is None:
-        pytest.skip("tigo.py already uses tests.simulators.sun")
-    for k in range(0, 400 * 86400, 3607 * 7):
-        t = 1_750_000_000 + k
-        sin_el, hour_angle = legacy(t, 48.1, 11.6)
-        position = sun.sun_position(t, 48.1, 11.6)
-        assert (position.sin_elevation, position.hour_angle) == (sin_el, hour_angle)
-    spec = tigo.DEFAULT_SYSTEMS[0]
-    physics = tigo._Physics(spec)
-    sky = Sky(spec.latitude, spec.longitude, seed_of(spec.name))
-    for m in range(29_000_000, 29_000_000 + 3 * 1440, 7):
-        light = physics.light(m)
-        expected = 0.0 if light is None else light.irradiance
-        assert sky.irradiance(m * 60 + 30) == expected
-    assert tigo._unit(5, 6, 7) == unit(5, 6, 7)
+@pytest.mark.parametrize(
+    ("t", "sin_elevation", "hour_angle", "irradiance"),
+    [
+        (1_750_000_000, 0.6184962708234274, 1.015187546833232, 0.32387880808743225),
+        (1_750_010_000, 0.19052525979057633, 1.7423032880200502, 0.1015414960120651),
+        (1_766_000_000, -0.6527746398943117, 2.1924990195647567, 0.0),
+    ],
+)
+def test_pinned_to_the_numbers_the_tigo_figures_were_made_with(
+    t: int, sin_elevation: float, hour_angle: float, irradiance: float
+) -> None:
+    """The Tigo snapshots and figures rest on these numbers (Tigo's model before it moved here)."""
+    position = sun_position(t, 48.1, 11.6)
+    assert position.sin_elevation == pytest.approx(sin_elevation, rel=1e-12)
+    assert position.hour_angle == pytest.approx(hour_angle, rel=1e-12)
+    assert Sky(48.14, 11.58, seed_of("Home")).irradiance(t) == pytest.approx(irradiance, rel=1e-12)
+    assert unit(5, 6, 7) == 0.8347591310720254
+
+
+def test_sunlit_is_the_position_and_the_irradiance() -> None:
+    sky = Sky(*BERLIN_LAT_LON, seed=seed_of("lit"))
+    for k in range(0, 2 * 86400, 611):
+        t = _epoch(2026, 9, 1) + k
+        lit = sky.sunlit(t)
+        if lit is None:
+            assert not sky.position(t).up
+            assert sky.irradiance(t) == 0.0
+        else:
+            assert lit == (sky.position(t), sky.irradiance(t))
+            assert lit[1] > 0
 
 
 def test_batch_irradiances_equal_single_ones() -> None:
-    sky = Sky(*BERLIN, seed=seed_of("batch"))
+    sky = Sky(*BERLIN_LAT_LON, seed=seed_of("batch"))
     times = [_epoch(2026, 3, 1) + 97.0 * k for k in range(3000)]
     assert sky.irradiances(times) == [sky.irradiance(t) for t in times]
+
+
+def test_no_cloud_cover_is_the_clear_sky_every_day() -> None:
+    clear = Sky(*BERLIN_LAT_LON, seed=seed_of("clear"), cloud_cover=0.0)
+    cloudy = Sky(*BERLIN_LAT_LON, seed=seed_of("clear"))
+    noons = [_epoch(2026, 6, d, 11) for d in range(1, 31)]
+    assert all(clear.cloudiness(t) == 0.0 for t in noons)
+    assert all(clear.irradiance(t) == 0.92 * clear.position(t).sin_elevation ** 1.15 for t in noons)
+    assert all(cloudy.irradiance(t) <= clear.irradiance(t) for t in noons)
+    assert any(cloudy.irradiance(t) < clear.irradiance(t) for t in noons)
+    assert clear.irradiances(noons) == [clear.irradiance(t) for t in noons]

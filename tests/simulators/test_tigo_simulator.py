@@ -14,15 +14,21 @@ from datetime import UTC, date, datetime, timedelta
 import json
 import re
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import aiohttp
 from multidict import CIMultiDictProxy
 import pytest
 
+from tests.constants import (
+    BERLIN,
+    NIGHT,
+    NOON,
+    TIGO_PASSWORD as PASSWORD,
+    TIGO_USERNAME as USER,
+)
 from tests.simulators import SimClock
 from tests.simulators.__main__ import VENDORS, build_parser
-from tests.simulators.helpers import NIGHT, NOON, simulator_process
+from tests.simulators.helpers import simulator_process
 from tests.simulators.tigo import (
     ALERT_CODES,
     DEFAULT_SYSTEMS,
@@ -34,9 +40,6 @@ from tests.simulators.tigo import (
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
-BERLIN = ZoneInfo("Europe/Berlin")
-USER = "owner@example.com"
-PASSWORD = "Sunny-Day-42"
 AGG_STAMP = "%Y/%m/%d %H:%M:%S"
 COMBINED_STAMP = "%Y/%m/%d %H:%M:%S.000"
 

@@ -71,8 +71,11 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from tests.constants import TIGO_PASSWORD, TIGO_USERNAME
+
 from . import SimClock
 from .server import ApiError, LoopbackSimulator, truncated_json
+from .sun import Sky, seed_of, unit
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -279,8 +282,8 @@ OFFSET_SYSTEMS: Final = {
 class TigoConfig:
     """The simulated account, its limits and systems. Mutable: tests may tweak it between calls."""
 
-    username: str = "owner@example.com"
-    password: str = "Sunny-Day-42"
+    username: str = TIGO_USERNAME
+    password: str = TIGO_PASSWORD
     premium: bool = True  # False: users/login answers 403, the API is Premium-only
     user_id: int = 4711
     user_type: str = "Basic"
@@ -320,11 +323,6 @@ class TigoConfig:
 # Physics: a deterministic sun, clouds and panels
 # --------------------------------------------------------------------------------------------------
 
-_MASK64: Final = (1 << 64) - 1
-_GOLDEN: Final = 0x9E3779B97F4A7C15
-_J2000: Final = 946_728_000  # 2000-01-01T12:00:00Z
-_YEAR_DAYS: Final = 365.2422
-_TILT: Final = math.radians(23.44)
 _EAST_WEST: Final = (-1.0, 1.0, 0.0, -0.5, 0.5)  # orientation of string i % 5: east -1 .. west +1
 _FACING: Final = 0.22  # how much a string's orientation matters
 _BLOCK: Final = 60  # minutes per cached energy block (one local hour)
@@ -334,36 +332,6 @@ _STRING: Final = 0
 _PANEL: Final = 1
 
 type _Term = tuple[int, int]  # (_STRING, string index) or (_PANEL, panel index)
-
-
-def _unit(*keys: int) -> float:
-    """A reproducible pseudo-random number in [0, 1) from integers (splitmix64; no hash salt)."""
-    x = _GOLDEN
-    for key in keys:
-        x = ((x ^ (key & _MASK64)) + _GOLDEN) & _MASK64
-        x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
-        x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK64
-        x ^= x >> 31
-    return (x >> 11) / float(1 << 53)
-
-
-def _sun(t: float, latitude: float, longitude: float) -> tuple[float, float]:
-    """Sine of the sun's elevation and its hour angle (rad, 0 at solar noon) at epoch second t.
-
-    Declination and equation of time from the day of the year: good to a few minutes for sunrise
-    and sunset, which is all a simulator needs.
-    """
-    n = (t - _J2000) / 86400
-    declination = _TILT * math.sin(2 * math.pi * (n - 79.6) / _YEAR_DAYS)
-    b = 2 * math.pi * (n - 80.0) / _YEAR_DAYS
-    eot_minutes = 9.87 * math.sin(2 * b) - 7.53 * math.cos(b) - 1.5 * math.sin(b)
-    solar_hours = (t % 86400) / 3600 + longitude / 15 + eot_minutes / 60
-    hour_angle = (math.radians(15 * (solar_hours - 12)) + math.pi) % (2 * math.pi) - math.pi
-    lat = math.radians(latitude)
-    sin_el = math.sin(lat) * math.sin(declination) + math.cos(lat) * math.cos(
-        declination
-    ) * math.cos(hour_angle)
-    return sin_el, hour_angle
 
 
 @dataclass(frozen=True, slots=True)
@@ -424,8 +392,9 @@ class _Physics:
 
     def __init__(self, spec: SystemSpec) -> None:
         self.spec = spec
-        seed = zlib.crc32(spec.name.encode())
+        seed = seed_of(spec.name)
         self.seed = seed
+        self.sky = Sky(spec.latitude, spec.longitude, seed)
         sizes = _string_sizes(spec)
         self.panel_string = tuple(s for s, size in enumerate(sizes) for _ in range(size))
         starts = [sum(sizes[:s]) for s in range(len(sizes))]
@@ -434,36 +403,30 @@ class _Physics:
         )
         self.orientation = tuple(_EAST_WEST[s % len(_EAST_WEST)] for s in range(len(sizes)))
         self.gain = tuple(
-            spec.peak_w_per_panel * (0.9 + 0.1 * _unit(seed, p, 1)) for p in range(spec.panels)
+            spec.peak_w_per_panel * (0.9 + 0.1 * unit(seed, p, 1)) for p in range(spec.panels)
         )
         self.string_gain = tuple(sum(self.gain[p] for p in ps) for ps in self.string_panels)
-        self.shades = {p: self._shade(p) for p in range(spec.panels) if _unit(seed, p, 2) < 0.1}
+        self.shades = {p: self._shade(p) for p in range(spec.panels) if unit(seed, p, 2) < 0.1}
         self.string_shades = tuple(
             tuple(self.shades[p] for p in ps if p in self.shades) for ps in self.string_panels
         )
-        self.v0 = tuple(30.5 + 2.0 * _unit(seed, p, 6) for p in range(spec.panels))
-        self.rssi = tuple(100 + int(120 * _unit(seed, p, 7)) for p in range(spec.panels))
+        self.v0 = tuple(30.5 + 2.0 * unit(seed, p, 6) for p in range(spec.panels))
+        self.rssi = tuple(100 + int(120 * unit(seed, p, 7)) for p in range(spec.panels))
         self._blocks: dict[int, _Block] = {}
 
     def _shade(self, p: int) -> _Shade:
-        start = math.radians(15 * (1.5 + 2.0 * _unit(self.seed, p, 3)))
-        length = math.radians(15 * (0.75 + 0.75 * _unit(self.seed, p, 4)))
-        factor = 0.3 + 0.3 * _unit(self.seed, p, 5)
+        start = math.radians(15 * (1.5 + 2.0 * unit(self.seed, p, 3)))
+        length = math.radians(15 * (0.75 + 0.75 * unit(self.seed, p, 4)))
+        factor = 0.3 + 0.3 * unit(self.seed, p, 5)
         return _Shade(p, self.panel_string[p], start, start + length, factor)
 
     def light(self, m: int) -> _Light | None:
         """The light in the middle of minute ``m``; None while the sun is down (panels asleep)."""
-        t = m * 60 + 30
-        lon = self.spec.longitude
-        sin_el, hour_angle = _sun(t, self.spec.latitude, lon)
-        if sin_el <= 0:
+        lit = self.sky.sunlit(m * 60 + 30)
+        if lit is None:
             return None
-        day = math.floor(t / 86400 + lon / 360)  # solar day: the weather changes at night
-        cloudiness = 0.6 * _unit(self.seed, day, 11) ** 2
-        wobble = 0.5 + 0.5 * math.sin(t / 1380 + self.seed % 97) * math.sin(
-            t / 420 + self.seed % 89
-        )
-        irradiance = 0.92 * sin_el**1.15 * (1 - cloudiness * wobble)
+        sun, irradiance = lit
+        hour_angle = sun.hour_angle
         return _Light(irradiance, math.sin(hour_angle), hour_angle)
 
     def on_string(self, s: int, light: _Light) -> float:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
-from datetime import UTC, datetime
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_USERNAME
@@ -19,11 +18,11 @@ from custom_components.solarhub.const import (
     DOMAIN,
     Vendor,
 )
+from tests.constants import NOON
 from tests.simulators.plenticore import PlenticoreConfig, PlenticoreSimulator, SimClock
 from tests.simulators.tigo import TigoConfig, TigoSimulator
 
 FAST_ROUNDS = 1000  # SCRAM rounds for tests: the protocol is the same, PBKDF2 just costs less
-NOON = datetime(2026, 6, 21, 10, 0, tzinfo=UTC)  # 12:00 in Berlin: the sun is up
 
 
 @pytest.fixture

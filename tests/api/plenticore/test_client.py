@@ -10,7 +10,7 @@ import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 import contextlib
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 import logging
 import secrets
 import threading
@@ -36,16 +36,17 @@ from custom_components.solarhub.api.plenticore import client as plenticore, scra
 from custom_components.solarhub.api.plenticore.client import PlenticoreClient
 from custom_components.solarhub.api.plenticore.models import Role, VersionInfo
 from tests.api.canned import Handler, json_reply, serve_app
-from tests.simulators.plenticore import PlenticoreConfig, PlenticoreSimulator, SimClock
+from tests.constants import (
+    NOON,
+    PLENTICORE_MASTER_KEY as MASTER_KEY,
+    PLENTICORE_PASSWORD as PASSWORD,
+    PLENTICORE_SERVICE_CODE as SERVICE_CODE,
+)
+from tests.simulators import SimClock
+from tests.simulators.plenticore import API, PlenticoreConfig, PlenticoreSimulator
 
 # Real loopback HTTP; the test plugin still refuses connections to anything but 127.0.0.1.
 pytestmark = pytest.mark.usefixtures("socket_enabled")
-
-PASSWORD = "Pass1234"
-MASTER_KEY = "MASTERKEY123"
-SERVICE_CODE = "12345"
-NOON = datetime(2026, 6, 21, 10, 0, tzinfo=UTC)  # 12:00 in Berlin: the strings produce
-API = "/api/v1"
 
 
 @pytest.fixture
@@ -134,7 +135,7 @@ async def test_server_nonce_must_extend_client_nonce(http: aiohttp.ClientSession
     async with serve({"POST /auth/start": auth_start(foreign_nonce=True)}) as (host, canned):
         client = PlenticoreClient(http, host)
         with pytest.raises(AuthenticationError, match="nonce"):
-            await client.login("Pass1234")
+            await client.login(PASSWORD)
     assert canned.requests == Counter({"POST /auth/start": 1})
     assert not client.logged_in
     assert client.role is None
@@ -160,7 +161,7 @@ async def test_forged_server_signature_is_rejected(
     async with serve(routes) as (host, canned):
         client = PlenticoreClient(http, host)
         with pytest.raises(AuthenticationError, match="server signature mismatch"):
-            await client.login("Pass1234")
+            await client.login(PASSWORD)
     assert "POST /auth/create_session" not in canned.requests
     assert not client.logged_in
     # The proof was sent in base64 for the transaction the server opened.
@@ -179,7 +180,7 @@ async def test_login_start_body(http: aiohttp.ClientSession) -> None:
     ):
         client = PlenticoreClient(http, host)
         with pytest.raises(AuthenticationError, match="HTTP 400"):
-            await client.login("MASTERKEY123", "12345")
+            await client.login(MASTER_KEY, SERVICE_CODE)
     body = canned.bodies["POST /auth/start"]
     assert isinstance(body, dict)
     assert body["username"] == "master"
@@ -190,7 +191,7 @@ async def test_malformed_challenge(http: aiohttp.ClientSession) -> None:
     async with serve({"POST /auth/start": json_reply({"nonce": "AAEC"})}) as (host, _):
         client = PlenticoreClient(http, host)
         with pytest.raises(MalformedResponseError, match="/auth/start"):
-            await client.login("Pass1234")
+            await client.login(PASSWORD)
 
 
 # ---- device identification --------------------------------------------------------------------

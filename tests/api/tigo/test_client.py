@@ -47,8 +47,10 @@ from custom_components.solarhub.api.tigo.models import (
     TigoToken,
 )
 from tests.api.canned import Handler, json_reply, serve_app
+from tests.constants import BERLIN, NOON, TIGO_PASSWORD as PASSWORD, TIGO_USERNAME as USERNAME
 from tests.simulators import SimClock
 from tests.simulators.tigo import (
+    API,
     OBJECT_TYPE_PANEL,
     OBJECT_TYPE_SYSTEM,
     SimSystem,
@@ -57,13 +59,6 @@ from tests.simulators.tigo import (
 )
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
-
-USERNAME = "owner@example.com"
-PASSWORD = "Sunny-Day-42"
-NOON = datetime(2026, 6, 21, 10, 0, tzinfo=UTC)  # 12:00 in Berlin
-BERLIN = ZoneInfo("Europe/Berlin")
-API = "/api/v3"
-
 
 # ---- pure helpers ---------------------------------------------------------------------------
 
@@ -500,9 +495,7 @@ async def test_login_sends_basic_auth_then_bearer(http: aiohttp.ClientSession) -
         )
     }
     async with serve(routes) as (url, canned):
-        client = TigoClient(
-            http, "owner@example.com", "Sönnig:42", base_url=url, clock=lambda: NOON
-        )
+        client = TigoClient(http, USERNAME, "Sönnig:42", base_url=url, clock=lambda: NOON)
         assert client.token_expires is None
         await client.get_summary(1)
         login, summary = canned.seen

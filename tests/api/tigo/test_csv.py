@@ -20,11 +20,11 @@ import pytest
 from custom_components.solarhub.api.errors import MalformedResponseError
 from custom_components.solarhub.api.tigo.csv import parse_aggregate_csv, parse_combined_csv
 from custom_components.solarhub.api.tigo.models import CsvSeries
+from tests.constants import BERLIN
 
 type Parser = Callable[..., CsvSeries]
 
 PARSERS = [parse_aggregate_csv, parse_combined_csv]
-BERLIN = ZoneInfo("Europe/Berlin")
 LOS_ANGELES = ZoneInfo("America/Los_Angeles")
 LATER = datetime(2030, 1, 1, tzinfo=UTC)  # a `now` after every row of the examples
 

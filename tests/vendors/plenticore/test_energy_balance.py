@@ -13,7 +13,6 @@ from collections.abc import AsyncGenerator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 import re
-from zoneinfo import ZoneInfo
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.recorder import Recorder
@@ -32,11 +31,11 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 
 from custom_components.solarhub.const import CONF_VENDOR, DOMAIN, Vendor
 from custom_components.solarhub.vendors.plenticore.derived import solar_production
+from tests.constants import BERLIN
 from tests.simulators.plenticore import PlenticoreConfig, PlenticoreSimulator, SimClock
 from tests.vendors.conftest import FAST_ROUNDS, setup_entry
 from tests.vendors.helpers import entity_id, state_of, tick
 
-BERLIN = ZoneInfo("Europe/Berlin")
 START = datetime(2026, 3, 15, tzinfo=BERLIN).astimezone(UTC)  # local midnight, near equinox
 DAYS = 2
 STEP = timedelta(minutes=30)  # poll cadence of the test (the inverter's counters are continuous)

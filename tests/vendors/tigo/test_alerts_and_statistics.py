@@ -21,12 +21,12 @@ from custom_components.solarhub.diagnostics import async_get_config_entry_diagno
 from custom_components.solarhub.vendors.tigo.coordinator import TigoLiveCoordinator
 from custom_components.solarhub.vendors.tigo.history import hours_are_utc_hours
 from custom_components.solarhub.vendors.tigo.runtime import TigoRuntime
+from tests.constants import TIGO_LIVE_SECONDS as LIVE
 from tests.simulators.tigo import OFFSET_SYSTEMS, TigoConfig, TigoSimulator
 from tests.test_statistics import stored_sums
 from tests.vendors.conftest import setup_entry
 from tests.vendors.helpers import entity_id, tick
 
-LIVE = 300
 ALERTS = 900
 
 

@@ -15,11 +15,10 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.solarhub.const import DOMAIN
+from tests.constants import TIGO_LIVE_SECONDS as LIVE
 from tests.simulators.tigo import TigoConfig, TigoSimulator
 from tests.vendors.conftest import setup_entry
 from tests.vendors.helpers import entity_id, state_of, tick
-
-LIVE = 300  # the default live interval, seconds
 
 
 def requests_of(tigo: TigoSimulator) -> Counter[str]:
