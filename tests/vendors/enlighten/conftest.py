@@ -50,7 +50,7 @@ def v2_entry(simulator: EnlightenSimulator, systems: list[int], **data: object) 
     return MockConfigEntry(
         domain=DOMAIN,
         title="Enlighten",
-        unique_id=config.user_id,
+        unique_id=f"enlighten_{config.user_id}",
         data={
             CONF_VENDOR: Vendor.ENLIGHTEN,
             CONF_API_VERSION: "v2",

@@ -37,14 +37,21 @@ class EnlightenOptions:
     def from_entry(cls, entry: SolarHubConfigEntry) -> EnlightenOptions:
         """Read the plan from the entry's data and the rest from its options."""
         api = ApiVersion(entry.data.get(CONF_API_VERSION, ApiVersion.V2))
-        options = entry.options
-        name = options.get(CONF_PLAN) or entry.data.get(CONF_PLAN, "watt")
-        per_minute = int(options.get(CONF_PER_MINUTE) or entry.data.get(CONF_PER_MINUTE) or 0)
-        per_month = int(options.get(CONF_PER_MONTH) or entry.data.get(CONF_PER_MONTH) or 0)
+        options, data = entry.options, entry.data
         try:
-            plan = plan_for(api, name, per_minute=per_minute, per_month=per_month)
+            plan = plan_for(
+                api,
+                data.get(CONF_PLAN, "watt"),
+                per_minute=int(data.get(CONF_PER_MINUTE) or 0),
+                per_month=int(data.get(CONF_PER_MONTH) or 0),
+            )
         except ValueError:
             plan = plan_for(api, "watt")
+        # Limits set in the options win: the plan's numbers as the owner knows them.
+        per_minute = int(options.get(CONF_PER_MINUTE) or plan.per_minute)
+        per_month = int(options.get(CONF_PER_MONTH) or plan.per_month)
+        if (per_minute, per_month) != (plan.per_minute, plan.per_month):
+            plan = plan_for(api, "custom", per_minute=per_minute, per_month=per_month)
         series = options.get(CONF_SERIES)
         return cls(
             plan=plan,

@@ -305,6 +305,11 @@ class KeyAccount:
         self._backoff = FIRST_BACKOFF
 
 
+def existing_account(hass: HomeAssistant, api_key: str) -> KeyAccount | None:
+    """The key's account when an entry using it is set up (a flow's probe counts into it)."""
+    return hass.data.get(_ACCOUNTS, {}).get(key_hash(api_key))
+
+
 async def async_account(hass: HomeAssistant, api_key: str, plan: Plan) -> KeyAccount:
     """The account of ``api_key``, loaded from its store on first use."""
     accounts = hass.data.setdefault(_ACCOUNTS, {})
