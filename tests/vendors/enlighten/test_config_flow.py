@@ -9,7 +9,6 @@ from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.solarhub.const import CONF_BASE_URL, CONF_SYSTEMS, DOMAIN
 from custom_components.solarhub.vendors.enlighten.options import (
