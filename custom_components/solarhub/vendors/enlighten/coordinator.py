@@ -29,9 +29,9 @@ from ...api.enlighten.models import (
 from ...api.errors import AuthenticationError
 from ...const import DOMAIN
 from ...coordinator import SolarHubCoordinator
-from ...statistics import StatisticsImporter
+from ...statistics import HOUR, StatisticsImporter, async_last_imported, backfill_start
 from .cache import devices_to_json, system_to_json
-from .history import EnlightenHistory
+from .history import BACKFILL_DAYS, CHUNK, EnlightenHistory
 from .planner import Action, BudgetStatus, RequestKind
 
 if TYPE_CHECKING:
@@ -140,6 +140,15 @@ class EnlightenSystemCoordinator(SolarHubCoordinator[SystemData]):
 
     # -- the scheduler's side --------------------------------------------------------------------
 
+    def cost(self, action: Action) -> int:
+        """How many requests ``action`` sends: a statistics action one chunk (and the days once)."""
+        if action.kind is RequestKind.INVENTORY:
+            return self.client.devices_requests
+        if action.kind is RequestKind.STATISTICS and action.endpoint in self.importers:
+            history = self.importers[action.endpoint][1]
+            return 2 if history.with_days and not history.imported else 1
+        return 1
+
     async def async_perform(self, action: Action) -> None:
         """Send the action's request(s); raise the client's errors (the scheduler handles them)."""
         match action.kind:
@@ -205,10 +214,19 @@ class EnlightenSystemCoordinator(SolarHubCoordinator[SystemData]):
         importer, history = self.importers[action.endpoint]
         newest = self.account.planner.systems[self.system_id].last_interval_end
         until = action.end if newest is None else min(action.end, newest)
+        # One request per action: the importer continues from the stored series' end.
+        last = await async_last_imported(self.hass, history.statistic)
+        since = (
+            last.start + HOUR
+            if last is not None
+            else backfill_start(dt_util.utcnow(), self.tz, BACKFILL_DAYS)
+        )
+        until = max(min(until, since + CHUNK), since)
         history.reset()
         await importer.async_import(until)
         if history.failure is not None:
             raise history.failure
+        history.imported = True
         fetched = history.fetched_until
         self.account.planner.record_statistics(
             self.system_id,

@@ -25,6 +25,7 @@ from ...statistics import EnergyHistory, EnergyRow, EnergyStatistic, Series, ene
 if TYPE_CHECKING:
     from ...api.enlighten.client import EnlightenClient
 
+BACKFILL_DAYS: Final = 7  # local days imported hourly on the first run
 CHUNK: Final = timedelta(days=1)
 FIVE: Final = timedelta(minutes=5)
 QUARTER: Final = timedelta(minutes=15)
@@ -187,6 +188,7 @@ class EnlightenHistory(EnergyHistory):
         self._on_intervals = on_intervals
         self.failure: SolarHubApiError | None = None
         self.fetched_until: datetime | None = None
+        self.imported = False  # an import succeeded since setup (the days are in, if asked)
 
     def reset(self) -> None:
         """Forget the previous import's outcome."""

@@ -48,7 +48,7 @@ from .entities import (
     devices,
     system_entities,
 )
-from .history import EnlightenHistory, sources, statistic_for
+from .history import BACKFILL_DAYS, EnlightenHistory, sources, statistic_for
 from .options import EnlightenOptions
 from .plans import ApiVersion
 from .scheduler import KeyAccount, async_account
@@ -61,7 +61,6 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 
 CONF_USER_ID: Final = "user_id"
-BACKFILL_DAYS: Final = 7
 REQUEST_TIMEOUT: Final = 30.0
 
 TO_REDACT = {
@@ -201,9 +200,15 @@ def _register_devices(
 
 
 async def _async_known(
-    account: KeyAccount, client: EnlightenClient, system_ids: list[int]
+    account: KeyAccount,
+    client: EnlightenClient,
+    system_ids: list[int],
+    fetched_at: dict[int, datetime],
 ) -> dict[int, tuple[Any, SystemDevices]]:
-    """Each chosen system and its devices: from the store, else (within the budget) fetched."""
+    """Each chosen system and its devices: from the store, else (within the budget) fetched.
+
+    ``fetched_at`` learns when devices were fetched here (the planner then waits its interval).
+    """
     now = dt_util.utcnow()
 
     def allowed() -> None:
@@ -230,6 +235,7 @@ async def _async_known(
             allowed()
             found = await client.get_devices(system_id)
             account.cache["devices"][str(system_id)] = devices_to_json(found)
+            fetched_at[system_id] = now
         known[system_id] = (system, found)
     account.save()
     return known
@@ -257,7 +263,10 @@ async def async_setup_enlighten(
     client = _client(hass, entry, account, token)
     runtime = EnlightenRuntime(entry, client, account)
     try:
-        known = await _async_known(account, client, [int(s) for s in entry.data[CONF_SYSTEMS]])
+        fetched_at: dict[int, datetime] = {}
+        known = await _async_known(
+            account, client, [int(s) for s in entry.data[CONF_SYSTEMS]], fetched_at
+        )
     except AuthenticationError as err:
         raise ConfigEntryAuthFailed(
             translation_domain=DOMAIN, translation_key="authentication_failed"
@@ -320,6 +329,10 @@ async def async_setup_enlighten(
             inventory=("inventory", "envoys") if not v4 else ("devices",),
             statistics_from=min(starts, default=None),
         )
+        if (fetched := fetched_at.get(system_id)) is not None:
+            account.planner.systems[system_id].inventory = dict.fromkeys(
+                account.planner.systems[system_id].inventory, fetched
+            )
         _guess_daylight(hass, account, system_id)
         runtime.systems[system_id] = coordinator
         runtime.entities += system_entities(coordinator, v4=v4)

@@ -47,6 +47,7 @@ SAVE_DELAY: Final = 10.0  # seconds
 FIRST_BACKOFF: Final = timedelta(minutes=5)
 MAX_BACKOFF: Final = timedelta(hours=1)
 MAX_ACTIONS_PER_RUN: Final = 25
+MINUTE: Final = timedelta(seconds=60)
 ISSUE_BUDGET: Final = "enlighten_budget_exhausted"
 
 _ACCOUNTS: HassKey[dict[str, KeyAccount]] = HassKey(f"{DOMAIN}_enlighten_keys")
@@ -81,6 +82,9 @@ class SystemWorker(Protocol):
     @property
     def system_id(self) -> int:
         """The Enlighten system id."""
+
+    def cost(self, action: Action) -> int:
+        """How many requests the action sends (v2 devices: two; a statistics catch-up: more)."""
 
     async def async_perform(self, action: Action) -> None:
         """Send the action's request(s) and take in the answer; raise the client's errors."""
@@ -223,6 +227,9 @@ class KeyAccount:
                 self._not_before = now + timedelta(minutes=1)
                 break
             previous = action
+            if (room := self._room_at(now, self._worker(action).cost(action))) > now:
+                self._not_before = room  # the whole action must fit in the minute
+                break
             await self._async_perform(action)
         self._task = None
         self._update_issue()
@@ -233,11 +240,22 @@ class KeyAccount:
         self.save()
         self.async_schedule()
 
-    async def _async_perform(self, action: Action) -> None:
+    def _worker(self, action: Action) -> SystemWorker:
         system_id = action.system_id
         worker = self.workers.get(system_id) if system_id is not None else None
-        if worker is None:
-            worker = next(iter(self.workers.values()))
+        return worker if worker is not None else next(iter(self.workers.values()))
+
+    def _room_at(self, now: datetime, cost: int) -> datetime:
+        """When the last 60 s leave room for ``cost`` more requests under the minute cap."""
+        horizon = now - MINUTE
+        recent = sorted(moment for moment in self.planner.ledger.recent if moment > horizon)
+        excess = len(recent) + cost - self.planner.plan.minute_cap
+        if excess <= 0 or excess > len(recent):
+            return now
+        return recent[excess - 1] + MINUTE
+
+    async def _async_perform(self, action: Action) -> None:
+        worker = self._worker(action)
         try:
             await worker.async_perform(action)
         except RateLimitedError as err:
