@@ -86,4 +86,4 @@ async def advance(
         simulator.clock.advance(move)
         freezer.tick(timedelta(seconds=move))
         async_fire_time_changed(hass, dt_util.utcnow())
-        await hass.async_block_till_done()
+        await hass.async_block_till_done(wait_background_tasks=True)

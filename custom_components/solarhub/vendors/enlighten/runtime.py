@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 import importlib
 import logging
+import math
 from typing import TYPE_CHECKING, Any, Final
+from zoneinfo import ZoneInfo
 
 from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.const import CONF_API_KEY, Platform
@@ -23,7 +25,6 @@ from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.device_registry import DeviceInfo
-from homeassistant.helpers.sun import get_astral_event_date
 from homeassistant.util import dt as dt_util
 
 from ...api.enlighten.client import (
@@ -333,7 +334,7 @@ async def async_setup_enlighten(
             account.planner.systems[system_id].inventory = dict.fromkeys(
                 account.planner.systems[system_id].inventory, fetched
             )
-        _guess_daylight(hass, account, system_id)
+        _guess_daylight(hass, account, system_id, tz)
         runtime.systems[system_id] = coordinator
         runtime.entities += system_entities(coordinator, v4=v4)
         listed += devices(coordinator.data)
@@ -359,10 +360,31 @@ def _has_consumption(found: SystemDevices) -> bool:
     )
 
 
-def _guess_daylight(hass: HomeAssistant, account: KeyAccount, system_id: int) -> None:
-    """Home Assistant's sunrise and sunset: the planner's first guess of the daylight."""
-    today = dt_util.now().date()
-    sunrise = get_astral_event_date(hass, "sunrise", today)
-    sunset = get_astral_event_date(hass, "sunset", today)
-    if sunrise is not None and sunset is not None and sunset > sunrise:
-        account.planner.set_sun(system_id, sunrise, sunset)
+def _guess_daylight(
+    hass: HomeAssistant, account: KeyAccount, system_id: int, tz: ZoneInfo | Any
+) -> None:
+    """The sun at the system: the planner's first guess of its daylight (learned from then on).
+
+    Enlighten does not say where a system is. In Home Assistant's own zone its location is the
+    guess; elsewhere the longitude follows the zone's standard offset (15 degrees an hour).
+    """
+    now = dt_util.now(tz)
+    longitude = hass.config.longitude
+    if str(tz) != hass.config.time_zone:
+        standard = (now.utcoffset() or timedelta()) - (now.dst() or timedelta())
+        longitude = standard / timedelta(hours=1) * 15
+    if (times := sun_times(hass.config.latitude, longitude, now.date())) is not None:
+        account.planner.set_sun(system_id, *times)
+
+
+def sun_times(latitude: float, longitude: float, day: date) -> tuple[datetime, datetime] | None:
+    """Sunrise and sunset (UTC) to within about 20 minutes; None on a polar day or night."""
+    declination = math.radians(23.44) * math.sin(
+        2 * math.pi * (284 + day.timetuple().tm_yday) / 365
+    )
+    cos_hour = -math.tan(math.radians(latitude)) * math.tan(declination)
+    if not -1 < cos_hour < 1:
+        return None
+    half_day = timedelta(hours=math.degrees(math.acos(cos_hour)) / 15)
+    noon = datetime.combine(day, time(12), tzinfo=UTC) - timedelta(hours=longitude / 15)
+    return noon - half_day, noon + half_day
