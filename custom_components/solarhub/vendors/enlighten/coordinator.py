@@ -59,29 +59,38 @@ class SystemData:
     lifetime_wh: float | None  # lifetime plus today, never lower than before
     cadence: timedelta  # the Envoy's learned upload cadence
     at: datetime  # when this data was handed over
+    summary_at: datetime | None = None  # when the summary was fetched
+    daylight: bool = True  # ``at`` lies in the system's (learned) daylight window
     new_problem: str | None = None  # the problem status the system just changed into
     # v4: the newest quarter's mean power of each site flow, the battery's state of charge
     latest: Mapping[str, float] = field(default_factory=dict)
 
+    def silent(self, report: datetime | None) -> bool:
+        """Whether a report is older than two cadences (with slack) when the summary came."""
+        if report is None or self.summary_at is None:
+            return True
+        return self.summary_at - report > self.cadence * SILENT_CADENCES + SILENT_SLACK
+
     @property
     def reporting(self) -> bool:
-        """Whether the Envoy still reports (its last report within two cadences, with slack)."""
-        summary = self.summary
-        if summary is None or summary.last_report_at is None:
-            return False
-        return self.at - summary.last_report_at <= self.cadence * SILENT_CADENCES + SILENT_SLACK
+        """Whether the Envoy still reported at the last summary."""
+        return self.summary is not None and not self.silent(self.summary.last_report_at)
 
     @property
     def current_power(self) -> float | None:
-        """The summary's power; 0 W while reports carry no new interval (after dusk).
+        """The summary's power; 0 W when no new interval is due (night), not the dusk value.
 
-        Unknown (the entity unavailable) when the Envoy no longer reports.
+        0 W while the Envoy's reports carry no new interval, and at night once the last
+        interval is older than a cadence (no summary is spent on the dark). Unknown (the
+        entity unavailable) when the Envoy no longer reports.
         """
         summary = self.summary
         if summary is None or not self.reporting:
             return None
         report, interval = summary.last_report_at, summary.last_interval_end_at
-        if report is not None and (interval is None or report - interval > self.cadence):
+        if interval is None or (report is not None and report - interval > self.cadence):
+            return 0.0
+        if not self.daylight and self.at - interval > self.cadence:
             return 0.0
         return summary.current_power
 
@@ -113,6 +122,7 @@ class EnlightenSystemCoordinator(SolarHubCoordinator[SystemData]):
         self.devices = devices
         self.tz = tz
         self.summary: SystemSummary | None = None
+        self.summary_at: datetime | None = None
         self.latest: dict[str, float] = {}
         self.importers: dict[str, tuple[StatisticsImporter, EnlightenHistory]] = {}
         lifetime = account.cache["lifetime"].get(str(system.system_id))
@@ -195,7 +205,7 @@ class EnlightenSystemCoordinator(SolarHubCoordinator[SystemData]):
             last_interval_end_at=summary.last_interval_end_at,
         )
         previous = self.summary.status if self.summary is not None else None
-        self.summary = summary
+        self.summary, self.summary_at = summary, now
         # energy_lifetime excludes today; at midnight today resets before yesterday is in it.
         total = summary.lifetime_total
         if self.lifetime_wh is None or total > self.lifetime_wh:
@@ -255,13 +265,16 @@ class EnlightenSystemCoordinator(SolarHubCoordinator[SystemData]):
 
     def _build(self, *, new_problem: str | None = None) -> SystemData:
         state = self.account.planner.systems.get(self.system_id)
+        now = dt_util.utcnow()
         return SystemData(
             system=self.system,
             devices=self.devices,
             summary=self.summary,
             lifetime_wh=self.lifetime_wh,
             cadence=state.cadence.cadence if state is not None else timedelta(minutes=15),
-            at=dt_util.utcnow(),
+            at=now,
+            summary_at=self.summary_at,
+            daylight=state is None or now in state.daylight.window(now),
             new_problem=new_problem,
             latest=dict(self.latest),
         )

@@ -32,8 +32,6 @@ from ...event import SolarHubEventDescription
 from ...sensor import SolarHubSensorDescription
 from .coordinator import (
     PROBLEMS,
-    SILENT_CADENCES,
-    SILENT_SLACK,
     EnlightenBudgetCoordinator,
     EnlightenSystemCoordinator,
     SystemData,
@@ -319,9 +317,7 @@ def _gateway(coordinator: EnlightenSystemCoordinator, serial: str) -> list[Enlig
 
     def connected(data: SystemData) -> bool | None:
         report = last_report(data)
-        if report is None:
-            return None
-        return data.at - report <= data.cadence * SILENT_CADENCES + SILENT_SLACK
+        return None if report is None else not data.silent(report)
 
     identifier = gateway_identifier(serial)
     descriptions: list[tuple[Platform, SolarHubEntityDescription]] = [

@@ -48,6 +48,7 @@ FIRST_BACKOFF: Final = timedelta(minutes=5)
 MAX_BACKOFF: Final = timedelta(hours=1)
 MAX_ACTIONS_PER_RUN: Final = 25
 MINUTE: Final = timedelta(seconds=60)
+PUSH_EVERY: Final = timedelta(minutes=5)
 ISSUE_BUDGET: Final = "enlighten_budget_exhausted"
 
 _ACCOUNTS: HassKey[dict[str, KeyAccount]] = HassKey(f"{DOMAIN}_enlighten_keys")
@@ -195,18 +196,30 @@ class KeyAccount:
             return
         now = dt_util.utcnow()
         action = self.planner.next_action(now)
-        if action is None:
-            return
-        at = action.at if self._not_before is None else max(action.at, self._not_before)
+        at = now + PUSH_EVERY if action is None else action.at
+        if self._not_before is not None:
+            at = max(at, self._not_before)
         if at <= now:
             self._task = self.hass.async_create_task(self._async_run(), f"{DOMAIN} enlighten")
         else:
-            self._timer = async_track_point_in_utc_time(self.hass, self._wake, at)
+            # Wake at least every few minutes: entities move with time (0 W at dusk) for free.
+            self._timer = async_track_point_in_utc_time(
+                self.hass, self._wake, min(at, now + PUSH_EVERY)
+            )
 
     @callback
-    def _wake(self, _now: datetime) -> None:
+    def _wake(self, now: datetime) -> None:
         self._timer = None
+        action = self.planner.next_action(now)
+        if action is None or action.at > now:
+            self._push()
         self.async_schedule()
+
+    def _push(self) -> None:
+        for worker in list(self.workers.values()):
+            worker.async_push()
+        for listener in list(self.listeners):
+            listener()
 
     def _cancel_timer(self) -> None:
         if self._timer is not None:
@@ -233,10 +246,7 @@ class KeyAccount:
             await self._async_perform(action)
         self._task = None
         self._update_issue()
-        for worker in list(self.workers.values()):
-            worker.async_push()
-        for listener in list(self.listeners):
-            listener()
+        self._push()
         self.save()
         self.async_schedule()
 
