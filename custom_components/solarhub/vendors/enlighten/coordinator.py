@@ -31,7 +31,7 @@ from ...const import DOMAIN
 from ...coordinator import SolarHubCoordinator
 from ...statistics import HOUR, StatisticsImporter, async_last_imported, backfill_start
 from .cache import devices_to_json, system_to_json
-from .history import BACKFILL_DAYS, CHUNK, EnlightenHistory
+from .history import BACKFILL_DAYS, EnlightenHistory
 from .planner import Action, BudgetStatus, RequestKind
 
 if TYPE_CHECKING:
@@ -231,7 +231,7 @@ class EnlightenSystemCoordinator(SolarHubCoordinator[SystemData]):
             if last is not None
             else backfill_start(dt_util.utcnow(), self.tz, BACKFILL_DAYS)
         )
-        until = max(min(until, since + CHUNK), since)
+        until = max(min(until, since + history.chunk), since)
         history.reset()
         await importer.async_import(until)
         if history.failure is not None:

@@ -26,10 +26,11 @@ if TYPE_CHECKING:
     from ...api.enlighten.client import EnlightenClient
 
 BACKFILL_DAYS: Final = 7  # local days imported hourly on the first run
-CHUNK: Final = timedelta(days=1)
+CHUNK: Final = timedelta(days=1)  # v2 stats and v4 micro telemetry: one day a call
+WEEK: Final = timedelta(days=7)  # v4 meter, grid and battery telemetry ("week" granularity)
 FIVE: Final = timedelta(minutes=5)
 QUARTER: Final = timedelta(minutes=15)
-HOUR: Final = timedelta(hours=1)  # v2 stats: one day a call; v4 telemetry "day" granularity too
+HOUR: Final = timedelta(hours=1)
 
 type Intervals = Callable[[datetime, datetime], Awaitable[Iterable[EnergyInterval]]]
 type Days = Callable[[date], Awaitable[DailyEnergy]]
@@ -48,6 +49,7 @@ class SeriesSource:
     endpoint: str  # the planner's name for the series (its interval endpoint)
     intervals: Intervals
     days: Days
+    chunk: timedelta = CHUNK  # the most one intervals request covers
 
 
 def _series_intervals(
@@ -84,7 +86,15 @@ def sources(
     solar_endpoint = "rgm_stats" if metered else "stats"
     if isinstance(client, EnlightenV4Client):
         solar_endpoint = "production_meter" if metered else "production_micro"
-    result = [SeriesSource(Series.SOLAR, solar_endpoint, solar, production_days)]
+    result = [
+        SeriesSource(
+            Series.SOLAR,
+            solar_endpoint,
+            solar,
+            production_days,
+            WEEK if isinstance(client, EnlightenV4Client) and metered else CHUNK,
+        )
+    ]
     if not isinstance(client, EnlightenV4Client):
         return result
     v4 = client
@@ -113,7 +123,7 @@ def sources(
         return days
 
     async def battery_intervals(start: datetime, part: str) -> Iterable[EnergyInterval]:
-        series = await v4.get_battery_telemetry(system_id, start, "day")
+        series = await v4.get_battery_telemetry(system_id, start, "week")
         socs = [row.soc_percent for row in series.intervals if row.soc_percent is not None]
         if socs:
             latest["soc"] = socs[-1]
@@ -139,21 +149,24 @@ def sources(
                 Series.CONSUMPTION,
                 "consumption_meter",
                 telemetry(
-                    lambda sid, s: v4.get_consumption_meter(sid, s, "day"), "consumption_power"
+                    lambda sid, s: v4.get_consumption_meter(sid, s, "week"), "consumption_power"
                 ),
                 lifetime(v4.get_consumption_lifetime),
+                WEEK,
             ),
             SeriesSource(
                 Series.GRID_IMPORT,
                 "energy_import_telemetry",
-                telemetry(lambda sid, s: v4.get_energy_import(sid, s, "day"), "grid_import_power"),
+                telemetry(lambda sid, s: v4.get_energy_import(sid, s, "week"), "grid_import_power"),
                 lifetime(v4.get_import_lifetime),
+                WEEK,
             ),
             SeriesSource(
                 Series.GRID_EXPORT,
                 "energy_export_telemetry",
-                telemetry(lambda sid, s: v4.get_energy_export(sid, s, "day"), "grid_export_power"),
+                telemetry(lambda sid, s: v4.get_energy_export(sid, s, "week"), "grid_export_power"),
                 lifetime(v4.get_export_lifetime),
+                WEEK,
             ),
         ]
     if battery:
@@ -162,14 +175,12 @@ def sources(
             (Series.BATTERY_DISCHARGE, "discharge"),
         ):
             intervals, days = battery_series(part)
-            result.append(SeriesSource(series, f"battery_{part}", intervals, days))
+            result.append(SeriesSource(series, f"battery_{part}", intervals, days, WEEK))
     return result
 
 
 class EnlightenHistory(EnergyHistory):
     """One series of one system: intervals per request, days once (when ``with_days``)."""
-
-    chunk = CHUNK
 
     def __init__(
         self,
@@ -182,6 +193,7 @@ class EnlightenHistory(EnergyHistory):
     ) -> None:
         """``on_intervals`` hears every interval fetched (the planner learns the daylight)."""
         self.source = source
+        self.chunk = source.chunk
         self.statistic = statistic
         self.tz = tz
         self.with_days = with_days
