@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+import itertools
 from unittest.mock import AsyncMock, patch
 
 import aiohttp
@@ -102,7 +103,7 @@ async def test_v4_site_with_meters_and_battery(
             1002, hours[0] - timedelta(hours=1), hours[-1] + timedelta(hours=1), source
         )
         # The first stored hour's sum holds the history before it: compare the increments.
-        for previous, hour in zip(hours, hours[1:], strict=False):
+        for previous, hour in itertools.pairwise(hours):
             increment = stored[hour] - stored[previous]
             assert increment == pytest.approx(truth.get(hour, 0) / 1000, abs=0.001), (series, hour)
         assert len(hours) >= 7 * 24
@@ -155,7 +156,7 @@ async def test_a_move_from_v2_to_v4_continues_the_series(
     truth = enlighten.truth_hourly(
         1001, hours[0] - timedelta(hours=1), hours[-1] + timedelta(hours=1)
     )
-    for previous, hour in zip(hours, hours[1:], strict=False):
+    for previous, hour in itertools.pairwise(hours):
         increment = stored[hour] - stored[previous]
         assert increment == pytest.approx(truth.get(hour, 0) / 1000, abs=0.001), hour
     assert hours[-1] >= dt_util.utcnow() - timedelta(hours=14)  # v4 went on after v2
