@@ -49,6 +49,7 @@ def v2_entry(simulator: EnlightenSimulator, systems: list[int], **data: object) 
     config = simulator.config
     return MockConfigEntry(
         domain=DOMAIN,
+        entry_id="01JENLIGHTENV2ENTRY0000000",  # fixed: the account device's id holds it
         title="Enlighten",
         unique_id=f"enlighten_{config.user_id}",
         data={
