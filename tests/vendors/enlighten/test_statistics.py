@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
+import json
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from freezegun.api import FrozenDateTimeFactory
@@ -12,6 +14,7 @@ from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.solarhub.vendors.enlighten.scheduler import key_hash
 from tests.simulators.enlighten import EnlightenSimulator
 from tests.test_statistics import stored_sums
 from tests.vendors.conftest import setup_entry
@@ -101,6 +104,7 @@ async def test_a_twelve_hour_outage_is_backfilled_without_loss_or_doubling(
 
 async def test_a_restart_costs_no_extra_request(
     hass: HomeAssistant,
+    hass_storage: dict[str, Any],
     enlighten: EnlightenSimulator,
     enlighten_entry: MockConfigEntry,
     freezer: FrozenDateTimeFactory,
@@ -116,3 +120,23 @@ async def test_a_restart_costs_no_extra_request(
     assert enlighten.usage().total == spent
     account = enlighten_entry.runtime_data.account  # type: ignore[attr-defined]
     assert account.planner.ledger.month_count == spent  # the ledger survived the reload
+    # Stored under a hash of the key, never the key itself.
+    assert f"solarhub.enlighten_{key_hash(enlighten.config.api_key)}" in hass_storage
+    assert not [name for name in hass_storage if enlighten.config.api_key in name]
+    assert enlighten.config.api_key not in json.dumps(hass_storage, default=str)
+
+
+async def test_asking_past_the_last_interval_is_nothing_newer(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    enlighten: EnlightenSimulator,
+    enlighten_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    await setup_entry(hass, enlighten_entry)
+    coordinator = enlighten_entry.runtime_data.systems[1001]  # type: ignore[attr-defined]
+    _, history = coordinator.importers["stats"]
+    now = dt_util.utcnow()
+    rows = await history.async_fetch(now + timedelta(minutes=1), now + timedelta(hours=1))
+    assert list(rows) == []  # Enphase's 422: nothing newer, no error
+    assert history.failure is None
