@@ -27,4 +27,19 @@ async def test_setup_shows_the_systems_summary(
     assert power > 0
     assert state_of(hass, "sensor", "enlighten_system_1001_status") == "normal"
     assert state_of(hass, "binary_sensor", "enlighten_envoy_121900010001_connectivity") == "on"
-    print(enlighten.usage().month(enlighten.clock.now().timestamp()))
+
+
+async def test_devices_are_read_again_daily_not_more(
+    hass: HomeAssistant,
+    enlighten: EnlightenSimulator,
+    enlighten_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    await setup_entry(hass, enlighten_entry)
+    account = enlighten_entry.runtime_data.account  # type: ignore[attr-defined]
+    await advance(hass, enlighten, freezer, 23 * 3600, step=900)
+    assert account.planner.ledger.by_kind["inventory:envoys"] == 1
+    await advance(hass, enlighten, freezer, 2 * 3600, step=900)
+    assert account.planner.ledger.by_kind["inventory:envoys"] == 2
+    assert account.planner.ledger.by_kind["inventory:inventory"] == 2
+    assert account.planner.ledger.by_kind["systems"] == 1  # the list only at setup

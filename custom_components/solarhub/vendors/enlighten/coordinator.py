@@ -171,13 +171,10 @@ class EnlightenSystemCoordinator(SolarHubCoordinator[SystemData]):
             case RequestKind.STATISTICS:
                 await self._async_statistics(action)
             case _:
-                # HISTORY is part of the first statistics import; nothing else is planned.
-                self.account.planner.record_request(
-                    dt_util.utcnow(),
-                    action.kind,
-                    system_id=self.system_id,
-                    endpoint=action.endpoint,
-                )
+                # The daily history is part of the first statistics import: a planned one-shot
+                # history request has nothing left to do (and costs nothing).
+                if action.endpoint is not None:
+                    self.account.planner.systems[self.system_id].history.discard(action.endpoint)
 
     async def _async_systems(self) -> None:
         systems = await self.client.get_systems()
