@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
+import itertools
 import json
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,7 +20,7 @@ from tests.simulators.enlighten import EnlightenSimulator
 from tests.test_statistics import stored_sums
 from tests.vendors.conftest import setup_entry
 
-from .conftest import advance
+from .conftest import advance, v2_entry
 
 STATISTIC = "solarhub:enlighten_1001_solar_energy"
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -140,3 +141,31 @@ async def test_asking_past_the_last_interval_is_nothing_newer(
     rows = await history.async_fetch(now + timedelta(minutes=1), now + timedelta(hours=1))
     assert list(rows) == []  # Enphase's 422: nothing newer, no error
     assert history.failure is None
+
+
+async def test_three_systems_on_one_key_and_the_meter(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    enlighten: EnlightenSimulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    entry = v2_entry(enlighten, [1001, 1002, 1003])
+    await setup_entry(hass, entry)
+    await advance(hass, enlighten, freezer, 4 * 3600, step=300)
+    runtime = entry.runtime_data
+    assert sorted(runtime.systems[1002].importers) == ["rgm_stats"]  # type: ignore[attr-defined]
+    stored = await stored_sums(
+        hass, "solarhub:enlighten_1002_solar_energy", dt_util.utcnow() - timedelta(days=8)
+    )
+    hours = sorted(stored)
+    assert len(hours) >= 7 * 24
+    truth = enlighten.truth_hourly(
+        1002, hours[0] - timedelta(hours=1), hours[-1] + timedelta(hours=1), "meter"
+    )
+    for previous, hour in itertools.pairwise(hours):
+        assert stored[hour] - stored[previous] == pytest.approx(
+            truth.get(hour, 0) / 1000, abs=0.001
+        ), hour
+    usage = enlighten.usage()
+    assert usage.rejected_limit == 0
+    assert usage.max_per_minute <= 9

@@ -110,6 +110,9 @@ async def test_v4_site_with_meters_and_battery(
     usage = enlighten.usage(enlighten.config.v4_api_key)
     assert usage.rejected_limit == 0
     assert usage.max_per_minute <= 9
+    # Charge and discharge share one battery request, as often as any other series.
+    spent = entry.runtime_data.account.planner.ledger.by_kind  # type: ignore[attr-defined]
+    assert spent["statistics:telemetry/battery"] == spent["statistics:energy_import_telemetry"]
 
 
 async def test_v4_site_without_meters_offers_no_flows(

@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import TYPE_CHECKING, Final, override
 
 from ...api.enlighten.client import EnlightenV4Client
-from ...api.enlighten.models import DailyEnergy, EnergyInterval, IntervalSeries
+from ...api.enlighten.models import BatterySeries, DailyEnergy, EnergyInterval, IntervalSeries
 from ...api.errors import SolarHubApiError
 from ...const import Vendor
 from ...statistics import EnergyHistory, EnergyRow, EnergyStatistic, Series, energy_statistic
@@ -31,6 +31,7 @@ WEEK: Final = timedelta(days=7)  # v4 meter, grid and battery telemetry ("week" 
 FIVE: Final = timedelta(minutes=5)
 QUARTER: Final = timedelta(minutes=15)
 HOUR: Final = timedelta(hours=1)
+REUSE_BATTERY: Final = timedelta(minutes=2)
 
 type Intervals = Callable[[datetime, datetime], Awaitable[Iterable[EnergyInterval]]]
 type Days = Callable[[date], Awaitable[DailyEnergy]]
@@ -122,8 +123,19 @@ def sources(
 
         return days
 
+    # Charge and discharge come in one answer: the other series, asked from the same start within
+    # a few minutes (the planner's next action), reuses it.
+    fetched: dict[datetime, tuple[datetime, BatterySeries]] = {}
+
     async def battery_intervals(start: datetime, part: str) -> Iterable[EnergyInterval]:
-        series = await v4.get_battery_telemetry(system_id, start, "week")
+        now = datetime.now(UTC)
+        reused = fetched.pop(start, None)
+        if reused is not None and now - reused[0] <= REUSE_BATTERY:
+            series = reused[1]
+        else:
+            series = await v4.get_battery_telemetry(system_id, start, "week")
+            fetched.clear()
+            fetched[start] = (now, series)
         socs = [row.soc_percent for row in series.intervals if row.soc_percent is not None]
         if socs:
             latest["soc"] = socs[-1]
