@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 import itertools
 import json
@@ -169,3 +170,42 @@ async def test_three_systems_on_one_key_and_the_meter(
     usage = enlighten.usage()
     assert usage.rejected_limit == 0
     assert usage.max_per_minute <= 9
+
+
+async def test_meter_quarters_not_uploaded_yet_are_not_zeros(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    enlighten: EnlightenSimulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """The meter's data lags the summary: its missing quarters wait, they are never 0 Wh."""
+    entry = v2_entry(enlighten, [1002])
+    await setup_entry(hass, entry)
+    coordinator = entry.runtime_data.systems[1002]  # type: ignore[attr-defined]
+    _, history = coordinator.importers["rgm_stats"]
+    source = history.source
+    lag = {"on": True}
+
+    async def lagging(start: datetime, end: datetime) -> list[Any]:
+        rows = list(await source.intervals(start, end))
+        if not lag["on"]:
+            return rows
+        horizon = dt_util.utcnow() - timedelta(hours=3)
+        return [row for row in rows if row.end_at <= horizon]
+
+    history.source = replace(source, intervals=lagging)
+    await advance(hass, enlighten, freezer, 2 * 3600, step=300)
+    lag["on"] = False
+    await advance(hass, enlighten, freezer, 6 * 3600, step=300)
+    stored = await stored_sums(
+        hass, "solarhub:enlighten_1002_solar_energy", dt_util.utcnow() - timedelta(days=8)
+    )
+    hours = sorted(stored)
+    assert hours[-1] >= dt_util.utcnow() - timedelta(hours=3)
+    truth = enlighten.truth_hourly(
+        1002, hours[0] - timedelta(hours=1), hours[-1] + timedelta(hours=1), "meter"
+    )
+    for previous, hour in itertools.pairwise(hours):
+        assert stored[hour] - stored[previous] == pytest.approx(
+            truth.get(hour, 0) / 1000, abs=0.001
+        ), hour

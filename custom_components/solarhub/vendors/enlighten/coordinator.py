@@ -230,6 +230,9 @@ class EnlightenSystemCoordinator(SolarHubCoordinator[SystemData]):
         )
         until = max(min(until, since + history.chunk), since)
         history.reset()
+        if history.contiguous:  # a missing quarter is "not yet": import only what is there
+            covered = await history.async_prefetch(since, since + history.chunk)
+            until = min(until, covered or since)
         await importer.async_import(until)
         if history.failure is not None:
             raise history.failure

@@ -32,6 +32,7 @@ FIVE: Final = timedelta(minutes=5)
 QUARTER: Final = timedelta(minutes=15)
 HOUR: Final = timedelta(hours=1)
 REUSE_BATTERY: Final = timedelta(minutes=2)
+SPARSE: Final = frozenset({"stats", "production_micro"})  # 5-minute rows, none in dark hours
 
 type Intervals = Callable[[datetime, datetime], Awaitable[Iterable[EnergyInterval]]]
 type Days = Callable[[date], Awaitable[DailyEnergy]]
@@ -213,14 +214,36 @@ class EnlightenHistory(EnergyHistory):
         self.failure: SolarHubApiError | None = None
         self.fetched_until: datetime | None = None
         self.imported = False  # an import succeeded since setup (the days are in, if asked)
+        self._prefetched: tuple[datetime, list[EnergyRow]] | None = None
 
     def reset(self) -> None:
         """Forget the previous import's outcome."""
         self.failure = None
         self.fetched_until = None
+        self._prefetched = None
+
+    @property
+    def contiguous(self) -> bool:
+        """Whether every interval has a row, dark ones too (meters, site flows; not micro data).
+
+        For these a missing row means "not uploaded yet", never 0 Wh.
+        """
+        return self.source.endpoint not in SPARSE
+
+    async def async_prefetch(self, start: datetime, end: datetime) -> datetime | None:
+        """Fetch ``[start, end)`` now; the importer's fetch from ``start`` then costs nothing.
+
+        Returns the end of the newest interval, so the import stops where the data does.
+        """
+        rows = list(await self.async_fetch(start, end))
+        self._prefetched = (start, rows)
+        return self.fetched_until
 
     @override
     async def async_fetch(self, start: datetime, end: datetime) -> Iterable[EnergyRow]:
+        if self._prefetched is not None and self._prefetched[0] == start:
+            rows, self._prefetched = self._prefetched[1], None
+            return rows
         try:
             intervals = list(await self.source.intervals(start, end))
         except SolarHubApiError as err:
@@ -229,7 +252,7 @@ class EnlightenHistory(EnergyHistory):
         self._on_intervals(intervals)
         rows = []
         for interval in intervals:
-            length = FIVE if self.source.endpoint in ("stats", "production_micro") else QUARTER
+            length = QUARTER if self.contiguous else FIVE
             rows.append(
                 EnergyRow(
                     start=interval.end_at - length, end=interval.end_at, wh=interval.energy_wh
