@@ -135,10 +135,15 @@ class EnlightenRuntime:
             for index, (system_id, coordinator) in enumerate(self.systems.items())
         }
         status = self.account.status()
+        plan = self.account.planner.plan
         return async_redact_data(
             {
                 "api": self.client.api_version,
-                "plan": asdict(self.account.planner.plan),
+                "plan": {  # not asdict: its "name" key would be redacted with the systems' names
+                    "plan": plan.name,
+                    "per_minute": plan.per_minute,
+                    "per_month": plan.per_month,
+                },
                 "budget": asdict(status),
                 "requests_by_kind": dict(self.account.planner.ledger.by_kind),
                 "systems": systems,
