@@ -159,6 +159,10 @@ async def test_reconfigure_plan_and_systems(
     hass: HomeAssistant, enlighten: EnlightenSimulator
 ) -> None:
     entry = v2_entry(enlighten, [1001])
+    entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        entry, options={CONF_PER_MINUTE: 5, CONF_PER_MONTH: 3000, CONF_HISTORY_IMPORT: False}
+    )
     await setup_entry(hass, entry)
     result = await entry.start_reconfigure_flow(hass)
     assert result["step_id"] == "reconfigure_enlighten"
@@ -173,7 +177,9 @@ async def test_reconfigure_plan_and_systems(
     assert entry.data[CONF_PLAN] == "megawatt"
     assert entry.data[CONF_SYSTEMS] == [1001, 1002]
     assert entry.title == "Enlighten Sonnenhof, Weinberg"
+    assert entry.options == {CONF_HISTORY_IMPORT: False}  # the old limits gave way to the plan
     await hass.async_block_till_done()
+    assert entry.runtime_data.account.planner.plan.per_month == 300_000  # type: ignore[attr-defined]
 
 
 async def test_options(hass: HomeAssistant, enlighten: EnlightenSimulator) -> None:

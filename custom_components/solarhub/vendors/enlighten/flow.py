@@ -309,15 +309,17 @@ class EnlightenFlow(VendorFlow):
         plan = plan_data(user_input)
 
         async def update(chosen: list[int]) -> ConfigFlowResult:
-            stale = {CONF_PER_MINUTE: None, CONF_PER_MONTH: None}
+            # The plan chosen now wins over limits set before (in the data or the options).
+            limits = (CONF_PER_MINUTE, CONF_PER_MONTH)
             return flow.async_update_reload_and_abort(
                 entry,
                 title=title(self._systems, chosen),
                 data={
-                    **{k: v for k, v in entry.data.items() if k not in stale},
+                    **{k: v for k, v in entry.data.items() if k not in limits},
                     **plan,
                     CONF_SYSTEMS: chosen,
                 },
+                options={k: v for k, v in entry.options.items() if k not in limits},
             )
 
         return await flow.async_pick_systems(

@@ -145,13 +145,6 @@ class KeyAccount:
             statistics_from=statistics_from,
         )
 
-    def set_statistics_from(self, system_id: int, series: str, moment: datetime) -> None:
-        """Where a series' stored statistics end, when the planner knows no later point."""
-        state = self.planner.systems[system_id]
-        current = state.statistics.get(series)
-        if series in state.statistics and (current is None or current < moment):
-            state.statistics[series] = moment
-
     async def async_detach(self, system_ids: Sequence[int]) -> None:
         """An entry unloads: stop planning for its systems; the last one out saves and stops."""
         for system_id in system_ids:
