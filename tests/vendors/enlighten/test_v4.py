@@ -17,7 +17,7 @@ from homeassistant.components.recorder import Recorder
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -53,6 +53,7 @@ def v4_entry(simulator: EnlightenSimulator, systems: list[int]) -> MockConfigEnt
     """A v4 entry (the OAuth2 token lives elsewhere) for the simulated app."""
     return MockConfigEntry(
         domain=DOMAIN,
+        entry_id="01JENLIGHTENV4ENTRY0000000",
         title="Enlighten v4",
         unique_id=f"enlighten_v4_{simulator.config.enl_uid}",
         data={
@@ -163,3 +164,25 @@ async def test_a_move_from_v2_to_v4_continues_the_series(
         increment = stored[hour] - stored[previous]
         assert increment == pytest.approx(truth.get(hour, 0) / 1000, abs=0.001), hour
     assert hours[-1] >= dt_util.utcnow() - timedelta(hours=14)  # v4 went on after v2
+
+
+async def test_v4_429_is_read_as_the_month_when_the_minute_had_room(
+    hass: HomeAssistant,
+    enlighten: EnlightenSimulator,
+    tokens: Tokens,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    entry = v4_entry(enlighten, [1001])
+    await setup_entry(hass, entry)
+    await advance(hass, enlighten, freezer, 20 * 60)
+    usage = enlighten.usage(enlighten.config.v4_api_key)
+    enlighten.config.v4_month_limit = usage.total  # 429 carries no period: Watt's month is spent
+    await advance(hass, enlighten, freezer, 2 * 3600, step=300)
+    assert usage.rejected_limit == 1
+    status = entry.runtime_data.account.status()  # type: ignore[attr-defined]
+    assert status.exhausted_until is not None
+    issues = [key for (domain, key) in ir.async_get(hass).issues if domain == DOMAIN]
+    assert [key.rsplit("_", 1)[0] for key in issues] == ["enlighten_budget_exhausted"]
+    assert state_of(hass, "sensor", f"enlighten_account_{entry.entry_id}_budget_state") == (
+        "exhausted"
+    )
