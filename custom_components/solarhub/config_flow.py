@@ -15,6 +15,7 @@ from homeassistant.config_entries import (
 from homeassistant.core import callback
 
 from .const import CONF_VENDOR, DOMAIN, Vendor
+from .vendors.enlighten.flow import EnlightenFlow
 from .vendors.flow import (
     StepInput,
     SystemChoice,
@@ -29,6 +30,7 @@ from .vendors.tigo.flow import TigoFlow
 VENDOR_FLOWS: Mapping[Vendor, type[VendorFlow]] = {
     Vendor.PLENTICORE: PlenticoreFlow,
     Vendor.TIGO: TigoFlow,
+    Vendor.ENLIGHTEN: EnlightenFlow,
 }
 
 type Step = Callable[[StepInput], Awaitable[ConfigFlowResult]]

@@ -42,6 +42,8 @@ class SolarHubEntityDescription[DataT](EntityDescription):
     platform: ClassVar[Platform]  # set by each platform's description class
     # False when the data point this entity shows is missing from the coordinator's data.
     available_fn: Callable[[DataT], bool] = _always_available
+    # Where a vendor's terms require it (Enlighten: "Powered by Enphase Energy").
+    attribution: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -111,6 +113,7 @@ class SolarHubEntity[DescriptionT: SolarHubEntityDescription[Any]](
         # Devices are registered by the vendor at setup, parents first; entities only link.
         self._attr_device_info = DeviceInfo(identifiers={spec.device})
         self._available_fn = description.available_fn
+        self._attr_attribution = description.attribution
 
     @property
     @override
