@@ -29,6 +29,7 @@ from ..const import CONF_SYSTEMS
 
 if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigEntry, ConfigFlowResult
+    from homeassistant.helpers.config_entry_oauth2_flow import AbstractOAuth2Implementation
 
     from ..config_flow import SolarHubConfigFlow
     from ..const import Vendor
@@ -70,6 +71,23 @@ class VendorFlow(ABC):
     @abstractmethod
     def options_schema(entry: ConfigEntry) -> vol.Schema:
         """The options form for one of this vendor's entries, filled with its current options."""
+
+
+class OAuthVendorFlow(VendorFlow):
+    """A vendor whose set-up walks OAuth2 (``flow.async_start_oauth``) before its own steps."""
+
+    oauth_abort_reasons: ClassVar[Mapping[str, str]] = {}
+    """Home Assistant's OAuth2 abort reasons this vendor words itself (reason -> its key)."""
+
+    @abstractmethod
+    def oauth_implementation(
+        self, implementation: AbstractOAuth2Implementation
+    ) -> AbstractOAuth2Implementation:
+        """The chosen application credential as this flow uses it (e.g. on another server)."""
+
+    @abstractmethod
+    async def async_oauth_done(self, data: dict[str, Any]) -> ConfigFlowResult:
+        """OAuth2 succeeded: ``data`` holds ``auth_implementation`` and ``token``."""
 
 
 @dataclass(frozen=True, slots=True)
