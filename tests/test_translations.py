@@ -37,6 +37,10 @@ VENDOR_WORDS: dict[Vendor, dict[str, tuple[str, ...]]] = {
         "en": ("Tigo", "account", "cloud", "Premium"),
         "de": ("Tigo", "Konto", "Cloud", "Premium"),
     },
+    Vendor.ENLIGHTEN: {
+        "en": ("Enlighten", "Enphase", "API key", "user id"),
+        "de": ("Enlighten", "Enphase", "API-Schlüssel", "Benutzer-ID"),
+    },
 }
 SHARED_SOURCES = ("config_flow.py", "vendors/flow.py")
 

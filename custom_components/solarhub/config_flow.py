@@ -16,6 +16,7 @@ from homeassistant.core import callback
 from homeassistant.helpers.config_entry_oauth2_flow import AbstractOAuth2FlowHandler
 
 from .const import CONF_API_VERSION, CONF_VENDOR, DOMAIN, Vendor
+from .vendors.enlighten.flow import EnlightenFlow
 from .vendors.enlighten.flow_v4 import ENLIGHTEN_V4, EnlightenV4Flow
 from .vendors.flow import (
     OAuthVendorFlow,
@@ -33,6 +34,7 @@ from .vendors.tigo.flow import TigoFlow
 VENDOR_FLOWS: Mapping[str, type[VendorFlow]] = {
     Vendor.PLENTICORE: PlenticoreFlow,
     Vendor.TIGO: TigoFlow,
+    Vendor.ENLIGHTEN: EnlightenFlow,
     ENLIGHTEN_V4: EnlightenV4Flow,
 }
 
