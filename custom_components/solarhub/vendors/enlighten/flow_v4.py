@@ -8,24 +8,13 @@ same Enphase user (``enl_uid``), ``reconfigure_enlighten_v4`` walks the whole wa
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Final, override
 
 from homeassistant.config_entries import SOURCE_REAUTH, SOURCE_RECONFIGURE
 from homeassistant.const import CONF_API_KEY
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
-from homeassistant.helpers.selector import (
-    BooleanSelector,
-    NumberSelector,
-    NumberSelectorConfig,
-    NumberSelectorMode,
-    SelectSelector,
-    SelectSelectorConfig,
-    SelectSelectorMode,
-    TextSelector,
-    TextSelectorConfig,
-    TextSelectorType,
-)
+from homeassistant.helpers.selector import TextSelector, TextSelectorConfig, TextSelectorType
 import probatio as vol
 from yarl import URL
 
@@ -38,10 +27,12 @@ from ...api.errors import (
     RateLimitedError,
     SolarHubApiError,
 )
-from ...const import CONF_API_VERSION, CONF_BASE_URL, CONF_SYSTEMS, CONF_VENDOR, Vendor
-from ..flow import OAuthVendorFlow, StepInput, SystemChoice
+from ...const import CONF_BASE_URL, CONF_SYSTEMS, CONF_VENDOR, Vendor
+from ..flow import OAuthVendorFlow, StepInput
+from .flow import EnlightenFlow, choices, plan_data, plan_schema, title
 from .oauth import CONF_ENL_UID, EnphaseOAuth2Implementation
-from .plans import ApiVersion, plan_for
+from .options import CONF_API_VERSION, CONF_PER_MINUTE, CONF_PER_MONTH
+from .plans import V4_WATT, ApiVersion
 
 if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigEntry, ConfigFlowResult
@@ -50,24 +41,13 @@ if TYPE_CHECKING:
     from ...config_flow import SolarHubConfigFlow
 
 ENLIGHTEN_V4: Final = "enlighten_v4"
-CONF_PLAN: Final = "plan"
-CONF_PER_MINUTE: Final = "per_minute"
-CONF_PER_MONTH: Final = "per_month"
-CONF_HISTORY_IMPORT: Final = "history_import"
-PLANS: Final = ("watt", "kilowatt", "megawatt", "custom")
-CUSTOM: Final = "custom"
+V4_PLAN_DEFAULTS: Final = {CONF_PER_MINUTE: V4_WATT.per_minute, CONF_PER_MONTH: V4_WATT.per_month}
 KEY_CHECK_TIMEOUT: Final = 30.0
 
 
 def unique_id(enl_uid: object) -> str:
     """The entry's unique id: the Enphase user the token belongs to."""
     return f"enlighten_v4_{enl_uid}"
-
-
-def title(systems: Sequence[EnlightenSystem], chosen: Sequence[int]) -> str:
-    """The chosen systems' names (never the owner's e-mail)."""
-    names = [s.name for s in systems if s.system_id in chosen]
-    return ", ".join(names) if names else "Enphase Enlighten"
 
 
 def _base_url(value: str) -> str | None:
@@ -142,10 +122,10 @@ class EnlightenV4Flow(OAuthVendorFlow):
             return flow.async_abort(reason="oauth_error")
         await flow.async_set_unique_id(unique_id(enl_uid))
         if flow.source == SOURCE_REAUTH:
-            flow._abort_if_unique_id_mismatch(reason="different_device_enlighten")
+            flow._abort_if_unique_id_mismatch(reason="different_user_enlighten_v4")
             return flow.async_update_reload_and_abort(flow._get_reauth_entry(), data_updates=data)
         if flow.source == SOURCE_RECONFIGURE:
-            flow._abort_if_unique_id_mismatch(reason="different_device_enlighten")
+            flow._abort_if_unique_id_mismatch(reason="different_user_enlighten_v4")
         else:
             flow._abort_if_unique_id_configured(error="already_configured_enlighten")
         self._oauth = data
@@ -159,11 +139,11 @@ class EnlightenV4Flow(OAuthVendorFlow):
             try:
                 systems = await self._client(key).get_systems()
             except KeyClientMismatchError:
-                errors[CONF_API_KEY] = "key_client_mismatch"
+                errors[CONF_API_KEY] = "key_client_mismatch_enlighten"
             except AuthenticationError:
                 errors[CONF_API_KEY] = "invalid_auth_enlighten"
             except RateLimitedError:
-                errors[CONF_API_KEY] = "rate_limited_enlighten"
+                errors[CONF_API_KEY] = "throttled_enlighten_v4"
             except ApiConnectionError:
                 errors["base"] = "cannot_connect"
             except SolarHubApiError:
@@ -188,29 +168,15 @@ class EnlightenV4Flow(OAuthVendorFlow):
 
     async def async_step_plan(self, user_input: StepInput) -> ConfigFlowResult:
         """Step ``enlighten_v4_plan``: the app's plan (custom: its limits), then the systems."""
-        errors: dict[str, str] = {}
+        current = self._current()
         if user_input is not None:
-            name = user_input[CONF_PLAN]
-            per_minute = int(user_input.get(CONF_PER_MINUTE) or 0)
-            per_month = int(user_input.get(CONF_PER_MONTH) or 0)
-            if name != CUSTOM:
-                plan = plan_for(ApiVersion.V4, name)
-                per_minute, per_month = plan.per_minute, plan.per_month
-            if per_minute >= 1 and per_month >= 1:
-                self._plan = {
-                    CONF_PLAN: name,
-                    CONF_PER_MINUTE: per_minute,
-                    CONF_PER_MONTH: per_month,
-                }
-                current = self._current().get(CONF_SYSTEMS)
-                return await self.flow.async_pick_systems(
-                    [SystemChoice(s.system_id, s.name, s.timezone) for s in self._systems],
-                    [int(s) for s in current] if current else None,
-                    self._async_chosen,
-                )
-            errors[CONF_PER_MONTH] = "invalid_plan_limits"
+            self._plan = plan_data(user_input)
+            chosen = current.get(CONF_SYSTEMS)
+            return await self.flow.async_pick_systems(
+                choices(self._systems), chosen, self._async_chosen
+            )
         return self.flow.async_show_form(
-            step_id=f"{ENLIGHTEN_V4}_plan", data_schema=self._plan_schema(), errors=errors
+            step_id=f"{ENLIGHTEN_V4}_plan", data_schema=plan_schema({**V4_PLAN_DEFAULTS, **current})
         )
 
     async def _async_chosen(self, chosen: list[int]) -> ConfigFlowResult:
@@ -253,14 +219,8 @@ class EnlightenV4Flow(OAuthVendorFlow):
     @staticmethod
     @override
     def options_schema(entry: ConfigEntry) -> vol.Schema:
-        """Whether the first statistics import brings the whole history as daily values."""
-        return vol.Schema(
-            {
-                vol.Required(
-                    CONF_HISTORY_IMPORT, default=bool(entry.options.get(CONF_HISTORY_IMPORT, True))
-                ): BooleanSelector()
-            }
-        )
+        """The same options as a v2 entry's (plan limits, history import)."""
+        return EnlightenFlow.options_schema(entry)
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -282,25 +242,4 @@ class EnlightenV4Flow(OAuthVendorFlow):
             token,
             base_url=self._base_url or DEFAULT_V4_BASE_URL,
             request_timeout=KEY_CHECK_TIMEOUT,
-        )
-
-    def _plan_schema(self) -> vol.Schema:
-        current = self._current()
-        limits = NumberSelectorConfig(min=1, max=1_000_000, step=1, mode=NumberSelectorMode.BOX)
-        return vol.Schema(
-            {
-                vol.Required(CONF_PLAN, default=current.get(CONF_PLAN, PLANS[0])): SelectSelector(
-                    SelectSelectorConfig(
-                        options=list(PLANS),
-                        translation_key="enlighten_plan",
-                        mode=SelectSelectorMode.LIST,
-                    )
-                ),
-                vol.Optional(
-                    CONF_PER_MINUTE, description={"suggested_value": current.get(CONF_PER_MINUTE)}
-                ): NumberSelector(limits),
-                vol.Optional(
-                    CONF_PER_MONTH, description={"suggested_value": current.get(CONF_PER_MONTH)}
-                ): NumberSelector(limits),
-            }
         )
