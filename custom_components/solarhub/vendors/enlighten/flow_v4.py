@@ -1,6 +1,7 @@
 """Enlighten API v4 in the config flow: OAuth2, then the API key, the plan and the systems.
 
-Step ids: ``enlighten_v4`` (the Enlighten address, asked only in advanced mode; then OAuth2),
+Step ids: ``enlighten_v4`` (what comes next; the Enlighten address in a collapsed section, for
+a simulator; then OAuth2),
 ``enlighten_v4_api_key`` (checked with one ``systems`` request, whose answer the picker shows),
 ``enlighten_v4_plan``, the shared ``systems``; ``reauth_enlighten_v4`` walks OAuth2 again for the
 same Enphase user (``enl_uid``), ``reconfigure_enlighten_v4`` walks the whole way again.
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, override
 
 from homeassistant.config_entries import SOURCE_REAUTH, SOURCE_RECONFIGURE
 from homeassistant.const import CONF_API_KEY
+from homeassistant.data_entry_flow import section
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import TextSelector, TextSelectorConfig, TextSelectorType
 import probatio as vol
@@ -27,7 +29,7 @@ from ...api.errors import (
     RateLimitedError,
     SolarHubApiError,
 )
-from ...const import CONF_BASE_URL, CONF_SYSTEMS, CONF_VENDOR, Vendor
+from ...const import CONF_ADVANCED, CONF_BASE_URL, CONF_SYSTEMS, CONF_VENDOR, Vendor
 from ..flow import OAuthVendorFlow, StepInput
 from .flow import EnlightenFlow, choices, plan_data, plan_schema, title
 from .oauth import CONF_ENL_UID, EnphaseOAuth2Implementation
@@ -81,25 +83,27 @@ class EnlightenV4Flow(OAuthVendorFlow):
 
     @override
     async def async_step_setup(self, user_input: StepInput) -> ConfigFlowResult:
-        """Step ``enlighten_v4``: in advanced mode the Enlighten address first, then OAuth2."""
+        """Step ``enlighten_v4``: what comes next; the Enlighten address in a collapsed section."""
         errors: dict[str, str] = {}
         if user_input is not None:
+            advanced = user_input.get(CONF_ADVANCED) or {}
             try:
-                self._base_url = _base_url(user_input[CONF_BASE_URL])
+                self._base_url = _base_url(advanced.get(CONF_BASE_URL) or DEFAULT_V4_BASE_URL)
             except ValueError:
-                errors[CONF_BASE_URL] = "invalid_base_url"
+                errors["base"] = "invalid_base_url"
             else:
                 return await self.flow.async_start_oauth(self)
-        elif not self.flow.show_advanced_options:
-            return await self.flow.async_start_oauth(self)
+        address = vol.Schema(
+            {
+                vol.Optional(CONF_BASE_URL, default=DEFAULT_V4_BASE_URL): TextSelector(
+                    TextSelectorConfig(type=TextSelectorType.URL)
+                )
+            }
+        )
         return self.flow.async_show_form(
             step_id=ENLIGHTEN_V4,
             data_schema=vol.Schema(
-                {
-                    vol.Required(CONF_BASE_URL, default=DEFAULT_V4_BASE_URL): TextSelector(
-                        TextSelectorConfig(type=TextSelectorType.URL)
-                    )
-                }
+                {vol.Required(CONF_ADVANCED): section(address, {"collapsed": True})}
             ),
             errors=errors,
         )

@@ -113,8 +113,10 @@ class EnphaseOAuth2Implementation(AuthImplementation):
             async with session.post(
                 self.token_url,
                 data=data,
-                auth=aiohttp.BasicAuth(self.client_id, self.client_secret),
-                headers={"Accept": "application/json"},
+                headers={
+                    "Authorization": aiohttp.encode_basic_auth(self.client_id, self.client_secret),
+                    "Accept": "application/json",
+                },
                 timeout=aiohttp.ClientTimeout(total=TOKEN_TIMEOUT),
                 allow_redirects=False,
             ) as resp:
