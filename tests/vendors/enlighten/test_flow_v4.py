@@ -20,6 +20,7 @@ from homeassistant.config_entries import (
 from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import config_entry_oauth2_flow
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -449,3 +450,25 @@ async def test_options_of_a_v4_entry(
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert entry.options[CONF_HISTORY_IMPORT] == 0
+
+
+async def test_an_implementation_from_elsewhere_is_used_as_it_is(
+    hass: HomeAssistant, enlighten: EnlightenSimulator
+) -> None:
+    """An OAuth2 implementation not from our platform keeps its own server."""
+    config_entry_oauth2_flow.async_register_implementation(
+        hass,
+        DOMAIN,
+        config_entry_oauth2_flow.LocalOAuth2Implementation(
+            hass, "elsewhere", "id", "secret", "https://auth.example/authorize", "https://x/t"
+        ),
+    )
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": ENLIGHTEN_V4}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_ADVANCED: {CONF_BASE_URL: v4_url(enlighten)}}
+    )
+    assert result["type"] is FlowResultType.EXTERNAL_STEP
+    assert result["url"].startswith("https://auth.example/authorize?")

@@ -52,12 +52,12 @@ def unique_id(enl_uid: object) -> str:
     return f"enlighten_v4_{enl_uid}"
 
 
-def _base_url(value: str) -> str | None:
-    """A v4 address as stored: None for Enphase's own, else the URL without a trailing slash."""
+def _base_url(value: str) -> str:
+    """A v4 address as stored: an http(s) URL without a trailing slash."""
     url = URL(value.strip().rstrip("/"))
     if url.scheme not in ("http", "https") or not url.host:
         raise ValueError(value)
-    return None if str(url) == DEFAULT_V4_BASE_URL else str(url)
+    return str(url)
 
 
 class EnlightenV4Flow(OAuthVendorFlow):
@@ -189,11 +189,10 @@ class EnlightenV4Flow(OAuthVendorFlow):
             CONF_VENDOR: Vendor.ENLIGHTEN,
             CONF_API_VERSION: ApiVersion.V4,
             CONF_API_KEY: self._api_key,
+            CONF_BASE_URL: self._base_url or DEFAULT_V4_BASE_URL,
             **self._plan,
             CONF_SYSTEMS: chosen,
         }
-        if self._base_url is not None:
-            data[CONF_BASE_URL] = self._base_url
         name = title(self._systems, chosen)
         if self.flow.source == SOURCE_RECONFIGURE:
             return self.flow.async_update_reload_and_abort(

@@ -97,9 +97,7 @@ class EnphaseOAuth2Implementation(AuthImplementation):
         new_token = await self._token_request(
             {"grant_type": "refresh_token", "refresh_token": token["refresh_token"]}
         )
-        if not new_token.get("access_token"):
-            raise OAuth2TokenRequestConnectionError(domain=self.service_domain)
-        return {**token, **new_token}
+        return {**token, **new_token}  # OAuth2Session refuses an answer without access token
 
     @override
     async def _token_request(self, data: dict[str, Any]) -> dict[str, Any]:
