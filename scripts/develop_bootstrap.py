@@ -7,9 +7,13 @@ so the test environment stays as ``scripts/setup`` made it. It prints that direc
 
 ``bootstrap`` (while Home Assistant starts) goes through Home Assistant's public HTTP API, the
 same path a person takes in the browser: it creates the owner and finishes onboarding, then walks
-our config flow twice, for the PLENTICORE simulator and for an account on the Tigo cloud simulator
-(its first two systems), skipping whatever an earlier start already did, and waits for the first
-readings of every entry.
+our config flow for the PLENTICORE simulator, an account on the Tigo cloud simulator (its first two
+systems) and, where the vendor menu offers them, an Enlighten v2 account (API key and user id) and
+an Enlighten v4 account on the Enlighten simulator. v4 is the OAuth2 dance without clicks: the
+application credential is created over Home Assistant's websocket API, the flow's authorize URL
+(the simulator's, from the flow's advanced API address) is followed to Home Assistant's
+``/auth/external/callback``, and the flow goes on with the API key, plan and systems. Whatever an
+earlier start did is skipped; then it waits for the first readings of every entry.
 
 Run inside the environment: ``scripts/run python scripts/develop_bootstrap.py prepare|bootstrap``.
 """
@@ -45,6 +49,10 @@ OWNERS = (
     "{% endfor %}{{ ns.rows | to_json }}"
 )
 TIGO_SYSTEMS = 2  # the simulated account's first two (of three: the third has 500 panels)
+# One Enlighten system per API, so the two entries do not write the same statistics.
+ENLIGHTEN_V2_SYSTEM = "1001"  # Sonnenhof: microinverters only
+ENLIGHTEN_V4_SYSTEM = "1002"  # Weinberg: production and consumption meters, a battery
+FRONTEND_BASE = "HA-Frontend-Base"  # the header OAuth2 flows take their redirect URI from
 
 # No default_config: it pulls in integrations that download binaries or want hardware.
 CONFIGURATION_YAML = """\
@@ -265,10 +273,22 @@ class HomeAssistantApi:
         self._token: str | None = None
 
     async def request(
-        self, method: str, path: str, *, json_body: Any = None, form: Any = None
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        form: Any = None,
+        frontend: str | None = None,
     ) -> Any:
-        """JSON answer of a call; raises BootstrapError unless the status is 200."""
+        """JSON answer of a call; raises BootstrapError unless the status is 200.
+
+        ``frontend``: the address the browser would name in ``HA-Frontend-Base`` (OAuth2 flows
+        build their redirect URI from it).
+        """
         headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
+        if frontend is not None:
+            headers[FRONTEND_BASE] = frontend
         async with self._session.request(
             method, self._url + path, json=json_body, data=form, headers=headers
         ) as response:
@@ -397,7 +417,7 @@ class HomeAssistantApi:
     @staticmethod
     def _created(step: dict[str, Any]) -> dict[str, Any] | None:
         """The entry the flow created; None if it stopped because the device/account is there."""
-        if step["type"] == "abort" and step.get("reason") == "already_configured":
+        if step["type"] == "abort" and str(step.get("reason")).startswith("already_configured"):
             return None
         if step["type"] != "create_entry":
             raise BootstrapError(f"config flow did not create the entry: {step}")
@@ -423,7 +443,7 @@ class HomeAssistantApi:
             "advanced": {"base_url": base_url},
         }
         step = await self._vendor_form("tigo", credentials)
-        if step["type"] == "form" and step["step_id"] != "tigo_systems":
+        if step["type"] == "form" and step["step_id"] != "systems":
             raise BootstrapError(f"the Tigo login was refused: {step.get('errors')}")
         if step["type"] == "form":
             field = next(f for f in step["data_schema"] if f["name"] == "systems")
@@ -438,6 +458,84 @@ class HomeAssistantApi:
                 + f" of {len(offered)}"
             )
             step = await self._answer(step, {"systems": chosen})
+        return self._created(step)
+
+    async def vendor_menu(self) -> list[str]:
+        """What our flow's vendor menu offers (the flow is left again)."""
+        menu = await self.request("POST", FLOW, json_body={"handler": DOMAIN})
+        await self.request("DELETE", f"{FLOW}/{menu['flow_id']}")
+        options: list[str] = menu["menu_options"]
+        return options
+
+    async def add_enlighten_v2(
+        self, base_url: str, api_key: str, user_id: str
+    ) -> dict[str, Any] | None:
+        """Walk our config flow: API key and user id, the Watt plan, one system."""
+        step = await self._vendor_form(
+            "enlighten",
+            {"api_key": api_key, "user_id": user_id, "advanced": {"base_url": base_url}},
+        )
+        if step["type"] == "form" and step["step_id"] != "enlighten_plan":
+            raise BootstrapError(f"the Enlighten v2 key was refused: {step.get('errors')}")
+        if step["type"] == "form":
+            step = await self._answer(step, {"plan": "watt"})
+            step = await self._answer(step, {"systems": [ENLIGHTEN_V2_SYSTEM]})
+        return self._created(step)
+
+    async def application_credential(self, ws_url: str, client_id: str, secret: str) -> None:
+        """The Enphase app's client id and secret as application credentials (once)."""
+        async with self._session.ws_connect(ws_url) as ws:
+            await ws.receive_json()  # auth_required
+            await ws.send_json({"type": "auth", "access_token": self._token})
+            if (await ws.receive_json())["type"] != "auth_ok":
+                raise BootstrapError("the websocket API refused the login")
+            await ws.send_json({"id": 1, "type": "application_credentials/list"})
+            listed = await ws.receive_json()
+            if any(c["domain"] == DOMAIN and c["client_id"] == client_id for c in listed["result"]):
+                return
+            await ws.send_json(
+                {
+                    "id": 2,
+                    "type": "application_credentials/create",
+                    "domain": DOMAIN,
+                    "client_id": client_id,
+                    "client_secret": secret,
+                    "name": "Enphase app (simulator)",
+                }
+            )
+            created = await ws.receive_json()
+            if not created.get("success"):
+                raise BootstrapError(f"application_credentials/create: {created.get('error')}")
+            log("created the application credential of the simulated Enphase app")
+
+    async def add_enlighten_v4(
+        self, frontend: str, base_url: str, api_key: str
+    ) -> dict[str, Any] | None:
+        """Walk our config flow through OAuth2 against the simulator, then key, plan, system."""
+        menu = await self.request("POST", FLOW, json_body={"handler": DOMAIN})
+        form = await self._answer(menu, {"next_step_id": "enlighten_v4"})
+        step = await self.request(
+            "POST",
+            f"{FLOW}/{form['flow_id']}",
+            json_body={"advanced": {"base_url": base_url}},
+            frontend=frontend,
+        )
+        if step["type"] != "external":
+            raise BootstrapError(f"the v4 flow did not go to Enphase's sign-in: {step}")
+        async with self._session.get(step["url"], allow_redirects=False) as authorize:
+            callback = authorize.headers.get("Location", "")
+            if authorize.status != 302 or "code=" not in callback:
+                raise BootstrapError(f"the simulator's authorize answered {authorize.status}")
+        async with self._session.get(URL(callback)) as resumed:  # Home Assistant's callback
+            if resumed.status != 200:
+                raise BootstrapError(f"{URL(callback).path}: HTTP {resumed.status}")
+        step = await self.request("GET", f"{FLOW}/{step['flow_id']}")
+        if step["type"] == "form" and step["step_id"] == "enlighten_v4_api_key":
+            step = await self._answer(step, {"api_key": api_key})
+            if step["type"] == "form" and step["step_id"] != "enlighten_v4_plan":
+                raise BootstrapError(f"the v4 API key was refused: {step.get('errors')}")
+            step = await self._answer(step, {"plan": "watt"})
+            step = await self._answer(step, {"systems": [ENLIGHTEN_V4_SYSTEM]})
         return self._created(step)
 
     async def integration_sensors(self) -> list[dict[str, Any]]:
@@ -487,15 +585,21 @@ def vendor(entry: dict[str, Any]) -> str:
 async def wait_for_readings(
     api: HomeAssistantApi,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Until every enabled entry of ours is loaded and has power readings; entries and sensors."""
+    """Until every enabled entry of ours is loaded and has power readings; entries and sensors.
+
+    Enlighten entries need only be loaded and have their power sensors: when their first summary
+    comes is the request-budget planner's choice (after the first statistics, within the
+    per-minute limit), so their readings may still be unknown in the banner.
+    """
     while True:
         entries = [entry for entry in await api.entries() if not entry["disabled_by"]]
         if entries and all(entry["state"] == "loaded" for entry in entries):
             sensors = await api.integration_sensors()
             power = [s for s in sensors if s["attributes"].get("device_class") == "power"]
+            planned = {e["entry_id"] for e in entries if e["title"].startswith("Enlighten")}
             if all(
                 any(s["entry_id"] == entry["entry_id"] for s in power) for entry in entries
-            ) and all(is_number(s["state"]) for s in power):
+            ) and all(is_number(s["state"]) for s in power if s["entry_id"] not in planned):
                 return entries, sensors
         await asyncio.sleep(1)
 
@@ -543,6 +647,44 @@ def report(created: dict[str, Any] | None, what: str) -> None:
         log(f"created the entry {created['title']!r} ({created['state']})")
 
 
+async def add_enlighten(api: HomeAssistantApi, args: argparse.Namespace) -> None:
+    """The Enlighten accounts the vendor menu offers: v2 (key and user id) and v4 (OAuth2).
+
+    Both flows are walked on every start; an account that has its entry stops at "already
+    configured" (v4 after signing in, since the Enphase user comes with the token).
+    """
+    enlighten = URL(args.enlighten_url)
+    offered = await api.vendor_menu()
+    if not {"enlighten", "enlighten_v4"} & set(offered):
+        log("this SolarHub's vendor menu offers no Enlighten flow yet; no Enlighten account added")
+        return
+    await within(
+        args.timeout,
+        f"waiting for the Enlighten simulator on {enlighten.host}:{enlighten.port}",
+        wait_for_port(str(enlighten.host), int(enlighten.port or 80)),
+    )
+    if "enlighten" in offered:
+        log(f"adding an Enlighten v2 account at {enlighten}/api/v2 through the config flow")
+        created = await api.add_enlighten_v2(
+            f"{enlighten}/api/v2", args.enlighten_api_key, args.enlighten_user_id
+        )
+        report(created, "Enlighten v2 account")
+    else:
+        log("the vendor menu offers no Enlighten v2 flow yet; no v2 account added")
+    if "enlighten_v4" in offered:
+        ws_url = str(URL(args.api_url).with_scheme("ws").with_path("/api/websocket"))
+        await api.application_credential(
+            ws_url, args.enlighten_client_id, args.enlighten_client_secret
+        )
+        log(f"adding an Enlighten v4 account at {enlighten}/api/v4: OAuth2 against the simulator")
+        created = await api.add_enlighten_v4(
+            args.url, f"{enlighten}/api/v4", args.enlighten_v4_api_key
+        )
+        report(created, "Enlighten v4 account")
+    else:
+        log("the vendor menu offers no Enlighten v4 flow yet; no v4 account added")
+
+
 async def bootstrap(args: argparse.Namespace) -> None:
     """Onboarding and our entries, each only if not done yet; then report the readings."""
     host, _, port = args.inverter.rpartition(":")
@@ -588,6 +730,8 @@ async def bootstrap(args: argparse.Namespace) -> None:
                 args.tigo_url, args.tigo_username, args.tigo_password, TIGO_SYSTEMS
             )
             report(created, "Tigo account")
+        if args.enlighten_url:
+            await add_enlighten(api, args)
         try:
             entries, sensors = await within(
                 wait, "waiting for first readings", wait_for_readings(api)
@@ -631,6 +775,12 @@ def main(argv: list[str] | None = None) -> int:
     boot.add_argument("--tigo-url", required=True, help="Tigo simulator's API base URL")
     boot.add_argument("--tigo-username", default="owner@example.com", help="its account")
     boot.add_argument("--tigo-password", default="Sunny-Day-42", help="its password")
+    boot.add_argument("--enlighten-url", help="Enlighten simulator's address (none: no Enlighten)")
+    boot.add_argument("--enlighten-api-key", default="", help="its v2 API key")
+    boot.add_argument("--enlighten-user-id", default="", help="its v2 user id")
+    boot.add_argument("--enlighten-v4-api-key", default="", help="its v4 application's API key")
+    boot.add_argument("--enlighten-client-id", default="", help="its v4 OAuth2 client id")
+    boot.add_argument("--enlighten-client-secret", default="", help="its v4 OAuth2 client secret")
     boot.add_argument("--timeout", type=float, default=120, help="seconds to wait for each stage")
     args = parser.parse_args(argv)
     if args.command == "prepare":

@@ -65,6 +65,7 @@ def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
 # Fields of a simulator's config that must never reach a log line (any vendor's simulator).
 PRIVATE_FIELDS = frozenset(
     {"password", "master_key", "service_code", "username", "email", "user_id", "api_key"}
+    | {"client_secret", "v4_api_key"}  # Enlighten v4: the app's secret and key
 )
 SIMULATOR_MODULES: tuple[ModuleType, ...] = (plenticore_simulator, tigo_simulator)
 DEFAULT_CONFIGS = (plenticore_simulator.PlenticoreConfig(), tigo_simulator.TigoConfig())

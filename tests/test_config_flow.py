@@ -12,12 +12,13 @@ from custom_components.solarhub.const import DOMAIN, Vendor
 
 
 def test_every_vendor_has_the_same_step_ids() -> None:
-    assert list(VENDOR_FLOWS) == list(Vendor)
-    for vendor, flow in VENDOR_FLOWS.items():
-        assert flow.vendor is vendor
-        assert STEPS[vendor] == (vendor, "async_step_setup")
-        assert STEPS[f"reauth_{vendor}"] == (vendor, "async_step_reauth")
-        assert STEPS[f"reconfigure_{vendor}"] == (vendor, "async_step_reconfigure")
+    assert {flow.vendor for flow in VENDOR_FLOWS.values()} == set(Vendor)
+    for key, flow in VENDOR_FLOWS.items():
+        # each vendor's own flow, or a further one of it for another API (<vendor>_<api>)
+        assert key == flow.vendor or key.startswith(f"{flow.vendor}_")
+        assert STEPS[key] == (key, "async_step_setup")
+        assert STEPS[f"reauth_{key}"] == (key, "async_step_reauth")
+        assert STEPS[f"reconfigure_{key}"] == (key, "async_step_reconfigure")
 
 
 def test_unknown_steps_do_not_exist() -> None:

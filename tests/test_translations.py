@@ -69,19 +69,24 @@ def _quoted(path: str) -> set[str]:
     return set(re.findall(r'"([a-z0-9_]+)"', (ROOT / path).read_text(encoding="utf-8")))
 
 
+def _vendor_quoted(vendor: Vendor) -> set[str]:
+    """The keys a vendor's flow modules (``flow.py``, ``flow_<api>.py``) use."""
+    paths = sorted((ROOT / "vendors" / vendor).glob("flow*.py"))
+    return set().union(*(_quoted(str(p.relative_to(ROOT))) for p in paths))
+
+
 def _owner_of_key(key: str) -> Vendor | None:
     """The vendor whose flow alone uses ``key``; None for a shared key."""
     if key in set().union(*(_quoted(path) for path in SHARED_SOURCES)):
         return None
-    users = [v for v in Vendor if key in _quoted(f"vendors/{v}/flow.py")]
+    users = [v for v in Vendor if key in _vendor_quoted(v)]
     return users[0] if len(users) == 1 else None
 
 
 def _owner_of_step(step_id: str) -> Vendor | None:
     for vendor in Vendor:
-        if step_id in (vendor, f"reauth_{vendor}", f"reconfigure_{vendor}") or step_id.startswith(
-            f"{vendor}_"
-        ):
+        own = (vendor, f"reauth_{vendor}", f"reconfigure_{vendor}")
+        if step_id in own or step_id.startswith(tuple(f"{prefix}_" for prefix in own)):
             return vendor
     return None
 
@@ -122,7 +127,7 @@ def test_placeholders_are_the_same_in_every_language() -> None:
 
 def test_every_translated_key_is_used() -> None:
     used = set().union(*(_quoted(p) for p in SHARED_SOURCES))
-    used |= set().union(*(_quoted(f"vendors/{v}/flow.py") for v in Vendor))
+    used |= set().union(*(_vendor_quoted(v) for v in Vendor))
     config = STRINGS["config"]
     keys = set(config["error"]) | set(config["abort"])
     # Home Assistant's own reasons for a finished reauth or reconfigure.

@@ -12,6 +12,7 @@ CONF_SERVICE_CODE: Final = "service_code"
 CONF_BASE_URL: Final = "base_url"
 CONF_SYSTEMS: Final = "systems"
 CONF_ADVANCED: Final = "advanced"
+CONF_API_VERSION: Final = "api_version"  # a vendor with several APIs (Enlighten: v2, v4)
 
 
 class Vendor(StrEnum):

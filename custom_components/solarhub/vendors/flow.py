@@ -12,7 +12,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, override
 
 from homeassistant.helpers.selector import (
     NumberSelector,
@@ -30,6 +30,7 @@ from .probe import FieldError
 
 if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigEntry, ConfigFlowResult
+    from homeassistant.helpers.config_entry_oauth2_flow import AbstractOAuth2Implementation
 
     from ..config_flow import SolarHubConfigFlow
     from ..const import Vendor
@@ -59,6 +60,23 @@ class VendorFlow(ABC):
     async def async_step_setup(self, user_input: StepInput) -> ConfigFlowResult:
         """Step ``<vendor>``: the first form after the menu, up to a new entry."""
 
+    @abstractmethod
+    async def async_step_reauth(self, user_input: StepInput) -> ConfigFlowResult:
+        """Step ``reauth_<vendor>``: the vendor refused the stored credentials; ask again."""
+
+    @abstractmethod
+    async def async_step_reconfigure(self, user_input: StepInput) -> ConfigFlowResult:
+        """Step ``reconfigure_<vendor>``: change what the entry connects to."""
+
+    @staticmethod
+    @abstractmethod
+    def options_schema(entry: ConfigEntry) -> vol.Schema:
+        """The options form for one of this vendor's entries, filled with its current options."""
+
+
+class CredentialsFlow(VendorFlow):
+    """A vendor whose credentials are typed into a form: one reauth step serves them all."""
+
     # What the default reauth asks for and stores, and where the form's {name} comes from.
     reauth_fields: ClassVar[tuple[str, ...]] = ()
     reauth_name: ClassVar[str] = ""
@@ -73,11 +91,11 @@ class VendorFlow(ABC):
     def reauth_schema(self, entry: ConfigEntry) -> vol.Schema:
         """The fields ``reauth_fields`` of the reauth form."""
 
+    @override
     async def async_step_reauth(self, user_input: StepInput) -> ConfigFlowResult:
-        """Step ``reauth_<vendor>``: the vendor refused the stored credentials; ask again.
+        """Ask for ``reauth_fields`` again; they must reach the entry's unique id.
 
-        The new input must reach the entry's unique id; then ``reauth_fields`` are stored and
-        the entry reloads. (An OAuth2 vendor replaces this step with the handler's OAuth2 steps.)
+        Then they are stored and the entry reloads.
         """
         flow = self.flow
         entry = flow._get_reauth_entry()
@@ -100,14 +118,22 @@ class VendorFlow(ABC):
             errors=errors,
         )
 
-    @abstractmethod
-    async def async_step_reconfigure(self, user_input: StepInput) -> ConfigFlowResult:
-        """Step ``reconfigure_<vendor>``: change what the entry connects to."""
 
-    @staticmethod
+class OAuthVendorFlow(VendorFlow):
+    """A vendor whose set-up walks OAuth2 (``flow.async_start_oauth``) before its own steps."""
+
+    oauth_abort_reasons: ClassVar[Mapping[str, str]] = {}
+    """Home Assistant's OAuth2 abort reasons this vendor words itself (reason -> its key)."""
+
     @abstractmethod
-    def options_schema(entry: ConfigEntry) -> vol.Schema:
-        """The options form for one of this vendor's entries, filled with its current options."""
+    def oauth_implementation(
+        self, implementation: AbstractOAuth2Implementation
+    ) -> AbstractOAuth2Implementation:
+        """The chosen application credential as this flow uses it (e.g. on another server)."""
+
+    @abstractmethod
+    async def async_oauth_done(self, data: dict[str, Any]) -> ConfigFlowResult:
+        """OAuth2 succeeded: ``data`` holds ``auth_implementation`` and ``token``."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from tests.vendors.conftest import setup_entry
 async def _start(hass: HomeAssistant) -> str:
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     assert result["type"] is FlowResultType.MENU
-    assert result["menu_options"] == ["plenticore", "tigo", "enlighten"]
+    assert result["menu_options"] == ["plenticore", "tigo", "enlighten", "enlighten_v4"]
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"next_step_id": "plenticore"}
     )

@@ -27,7 +27,7 @@ from ...api.errors import (
 )
 from ...api.plenticore.client import PlenticoreClient
 from ...const import CONF_SERVICE_CODE, CONF_VENDOR, Vendor
-from ..flow import StepInput, VendorFlow, interval_fields
+from ..flow import CredentialsFlow, StepInput, interval_fields
 from ..probe import FieldError
 from .const import LOCAL, NETWORK
 from .options import MINIMUMS, PlenticoreOptions
@@ -105,7 +105,7 @@ def host_schema(host: str) -> vol.Schema:
     return vol.Schema({vol.Required(CONF_HOST, default=host): TEXT})
 
 
-class PlenticoreFlow(VendorFlow):
+class PlenticoreFlow(CredentialsFlow):
     """An inverter on the local network: its serial is the unique id."""
 
     vendor = Vendor.PLENTICORE

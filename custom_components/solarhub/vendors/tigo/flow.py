@@ -31,7 +31,7 @@ from ...api.errors import (
 from ...api.tigo.client import DEFAULT_BASE_URL, TigoClient
 from ...api.tigo.models import TigoSystem
 from ...const import CONF_ADVANCED, CONF_BASE_URL, CONF_SYSTEMS, CONF_VENDOR, Vendor
-from ..flow import StepInput, SystemChoice, VendorFlow, interval_fields
+from ..flow import CredentialsFlow, StepInput, SystemChoice, interval_fields
 from ..probe import FieldError
 from .options import MINIMUMS, PanelMetric, TigoOptions
 
@@ -128,7 +128,7 @@ def title(systems: Sequence[TigoSystem], chosen: Sequence[int]) -> str:
     return f"Tigo {', '.join(names)}"
 
 
-class TigoFlow(VendorFlow):
+class TigoFlow(CredentialsFlow):
     """A Tigo cloud account: its user id is the unique id; it offers one or more systems."""
 
     vendor = Vendor.TIGO
