@@ -141,10 +141,10 @@ def _specs[DataT](
 
 def _system(coordinator: EnlightenSystemCoordinator, *, v4: bool) -> list[EntitySpec[SystemData]]:
     sensors: list[Description] = [
-        _power("power", "current_power", lambda data: data.current_power),
+        _power("power", "solar_power", lambda data: data.current_power),
         Sensor(
             key="energy_today",
-            translation_key="energy_today",
+            translation_key="solar_energy_day",
             attribution=ATTRIBUTION,
             native_unit_of_measurement=UnitOfEnergy.WATT_HOUR,
             suggested_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
@@ -155,7 +155,7 @@ def _system(coordinator: EnlightenSystemCoordinator, *, v4: bool) -> list[Entity
         ),
         Sensor(
             key="lifetime_energy",
-            translation_key="lifetime_energy",
+            translation_key="solar_energy_lifetime",
             attribution=ATTRIBUTION,
             native_unit_of_measurement=UnitOfEnergy.WATT_HOUR,
             suggested_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
