@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections import Counter
 from datetime import timedelta
 from typing import Protocol
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
-from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
-from pytest_homeassistant_custom_component.common import get_scheduled_timer_handles
+from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
 from custom_components.solarhub.const import DOMAIN
 from tests.simulators import SimClock
+
+# Event-loop turns a request to a simulator on 127.0.0.1 may take to arrive (it takes a few).
+ARRIVAL_TURNS = 10_000
 
 
 class Simulated(Protocol):
@@ -23,30 +27,66 @@ class Simulated(Protocol):
         """The simulator's clock."""
 
 
+class Counted(Simulated, Protocol):
+    """A simulator with a clock that counts the requests it received ("METHOD /path")."""
+
+    @property
+    def requests(self) -> Counter[str]:
+        """How many requests of each kind arrived."""
+
+
+def _advance(simulator: Simulated, freezer: FrozenDateTimeFactory, seconds: float) -> None:
+    """Move the simulator's clock and Home Assistant's (which the event loop reads) together."""
+    simulator.clock.advance(seconds)
+    freezer.tick(timedelta(seconds=seconds))
+
+
 async def tick(
     hass: HomeAssistant,
     simulator: Simulated,
     seconds: float,
-    freezer: FrozenDateTimeFactory | None = None,
+    freezer: FrozenDateTimeFactory,
 ) -> None:
-    """Move the simulator's clock and run the coordinator polls due within ``seconds``.
+    """Move both clocks on by ``seconds``, run what came due and wait for the polls to finish.
 
-    Only coordinator timers run, never aiohttp's own. Without ``freezer`` Home Assistant's
-    clock stays put and a tick runs what is due within its horizon (a 10 s tick runs the 10 s
-    cadence, a 60 s tick every cadence once). With ``freezer`` Home Assistant's clock moves
-    along, for vendors that compare the vendor's timestamps with the current time. The extra
-    second covers the coordinators' random sub-second offset.
+    Time moves as in Home Assistant's own tests: the frozen clock steps on (the event loop's
+    clock with it) and ``async_fire_time_changed`` runs the timers now due. A coordinator's next
+    poll is due its interval plus a random sub-second offset after the whole second of its last
+    one, which the half second ``async_fire_time_changed`` adds always covers: a 10 s tick runs
+    the 10 s cadence once, a 60 s tick every cadence of up to a minute once.
     """
-    simulator.clock.advance(seconds)
-    if freezer is not None:
-        freezer.tick(timedelta(seconds=seconds))
-    horizon = hass.loop.time() + (0 if freezer else seconds) + 1
-    for handle in get_scheduled_timer_handles(hass.loop):
-        owner = getattr(handle._callback, "__self__", None)
-        if isinstance(owner, DataUpdateCoordinator) and handle.when() <= horizon:
-            handle._run()
-            handle.cancel()
+    _advance(simulator, freezer, seconds)
+    async_fire_time_changed(hass)
     await hass.async_block_till_done(wait_background_tasks=True)  # polls run as background tasks
+
+
+async def tick_with_a_hanging_request(
+    hass: HomeAssistant,
+    simulator: Counted,
+    seconds: float,
+    freezer: FrozenDateTimeFactory,
+    *,
+    request: str,
+    gives_up_after: float,
+) -> None:
+    """A tick whose ``request`` the simulator holds (its "timeout" fault) until the client gives up.
+
+    The event loop's clock is frozen, so a client's timeout expires only when the clock moves:
+    once the request has arrived, both clocks move on by ``gives_up_after`` (the client's
+    timeout), the timeout fires, and the poll ends as it would after waiting that long.
+    """
+    arrived = simulator.requests[request]
+    _advance(simulator, freezer, seconds)
+    async_fire_time_changed(hass)
+    for _ in range(ARRIVAL_TURNS):
+        if simulator.requests[request] > arrived:
+            break
+        await asyncio.sleep(0)  # one turn of the loop: the sockets make progress
+    else:
+        raise AssertionError(f"no {request} reached the simulator")
+    _advance(simulator, freezer, gives_up_after)
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
 
 
 def entity_id(hass: HomeAssistant, platform: str, unique_suffix: str) -> str:

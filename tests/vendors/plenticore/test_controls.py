@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import ATTR_ENTITY_ID, STATE_ON, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
@@ -150,6 +151,7 @@ async def test_installer_manual_charge_and_reboot(
     hass: HomeAssistant,
     plenticore: PlenticoreSimulator,
     plenticore_installer_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
 ) -> None:
     await setup_entry(hass, plenticore_installer_entry)
     await hass.services.async_call(
@@ -168,7 +170,7 @@ async def test_installer_manual_charge_and_reboot(
     logins = plenticore.logins
     await hass.services.async_call("button", "press", {ATTR_ENTITY_ID: reboot}, blocking=True)
     assert plenticore.active_sessions == 0  # the inverter went down
-    await tick(hass, plenticore, 10)
+    await tick(hass, plenticore, 10, freezer)
     assert plenticore.logins == logins + 1  # and we came back without a word
 
 
@@ -176,6 +178,7 @@ async def test_problem_sensor_and_event_entity(
     hass: HomeAssistant,
     plenticore: PlenticoreSimulator,
     plenticore_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
 ) -> None:
     await setup_entry(hass, plenticore_entry)
     problem = entity_id(hass, "binary_sensor", "inverter_problem")
@@ -184,7 +187,7 @@ async def test_problem_sensor_and_event_entity(
     assert hass.states.get(event).state == STATE_UNKNOWN  # type: ignore[union-attr]
 
     plenticore.raise_event(5012, "Insulation fault", category="error")
-    await tick(hass, plenticore, 60)
+    await tick(hass, plenticore, 60, freezer)
     state = hass.states.get(problem)
     assert state is not None
     assert state.state == STATE_ON
@@ -195,46 +198,55 @@ async def test_problem_sensor_and_event_entity(
     assert fired.attributes["code"] == 5012
     fired_at = fired.state
 
-    await tick(hass, plenticore, 60)
+    await tick(hass, plenticore, 60, freezer)
     assert hass.states.get(event).state == fired_at  # type: ignore[union-attr]  # not again
 
     plenticore.clear_event(5012)
-    await tick(hass, plenticore, 60)
+    await tick(hass, plenticore, 60, freezer)
     assert hass.states.get(problem).state == "off"  # type: ignore[union-attr]
     assert hass.states.get(event).state == fired_at  # type: ignore[union-attr]
 
 
 async def test_events_in_home_assistants_language(
-    hass: HomeAssistant, plenticore: PlenticoreSimulator, plenticore_entry: MockConfigEntry
+    hass: HomeAssistant,
+    plenticore: PlenticoreSimulator,
+    plenticore_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
 ) -> None:
     await hass.config.async_update(language="de")
     await setup_entry(hass, plenticore_entry)
     plenticore.raise_event(3010, "Insulation fault")
-    await tick(hass, plenticore, 60)
+    await tick(hass, plenticore, 60, freezer)
     state = hass.states.get(entity_id(hass, "binary_sensor", "inverter_problem"))
     assert state is not None
     assert state.attributes["events"][0]["description"] == "Isolationsfehler"
 
 
 async def test_unreadable_setting_values_show_unknown(
-    hass: HomeAssistant, plenticore: PlenticoreSimulator, plenticore_entry: MockConfigEntry
+    hass: HomeAssistant,
+    plenticore: PlenticoreSimulator,
+    plenticore_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
 ) -> None:
     await setup_entry(hass, plenticore_entry)
     plenticore.set_setting(LOCAL, "Battery:MinSoc", "n/a")
     plenticore.set_setting(LOCAL, "Generator:ShadowMgmt:Enable", "n/a")
-    await tick(hass, plenticore, 60)
+    await tick(hass, plenticore, 60, freezer)
     assert state_of(hass, "number", "battery_min_soc") == STATE_UNKNOWN
     assert state_of(hass, "switch", "shadow_management_1") == STATE_UNKNOWN
 
 
 async def test_an_event_during_a_reload_still_fires(
-    hass: HomeAssistant, plenticore: PlenticoreSimulator, plenticore_entry: MockConfigEntry
+    hass: HomeAssistant,
+    plenticore: PlenticoreSimulator,
+    plenticore_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
 ) -> None:
     await setup_entry(hass, plenticore_entry)
     plenticore.raise_event(6005, "Battery communication error")
     await hass.config_entries.async_reload(plenticore_entry.entry_id)  # e.g. new options
     await hass.async_block_till_done()
-    await tick(hass, plenticore, 60)
+    await tick(hass, plenticore, 60, freezer)
     fired = hass.states.get(entity_id(hass, "event", "inverter_event"))
     assert fired is not None
     assert fired.attributes["code"] == 6005

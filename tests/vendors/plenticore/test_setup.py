@@ -7,6 +7,7 @@ from datetime import datetime
 import itertools
 from unittest.mock import patch
 
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP, EVENT_STATE_CHANGED, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
@@ -88,14 +89,15 @@ async def test_one_request_per_cycle_and_one_login(
     hass: HomeAssistant,
     plenticore: PlenticoreSimulator,
     plenticore_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
 ) -> None:
     await setup_entry(hass, plenticore_entry)
     assert plenticore.logins == 1
     before = plenticore.requests.copy()
-    await tick(hass, plenticore, 10)
+    await tick(hass, plenticore, 10, freezer)
     assert plenticore.requests - before == Counter({PROCESS: 1})  # every enabled entity at once
     before = plenticore.requests.copy()
-    await tick(hass, plenticore, 60)
+    await tick(hass, plenticore, 60, freezer)
     assert plenticore.requests - before == Counter({PROCESS: 1, SETTINGS_READ: 1, EVENTS: 1})
     assert plenticore.logins == 1
 
@@ -208,7 +210,10 @@ async def test_unavailable_state_is_not_zero(
 
 
 async def test_all_entities_of_a_cadence_disabled_costs_no_request(
-    hass: HomeAssistant, plenticore: PlenticoreSimulator, plenticore_entry: MockConfigEntry
+    hass: HomeAssistant,
+    plenticore: PlenticoreSimulator,
+    plenticore_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
 ) -> None:
     await setup_entry(hass, plenticore_entry)
     registry = er.async_get(hass)
@@ -218,12 +223,15 @@ async def test_all_entities_of_a_cadence_disabled_costs_no_request(
     await hass.config_entries.async_reload(plenticore_entry.entry_id)
     await hass.async_block_till_done()
     before = plenticore.requests.copy()
-    await tick(hass, plenticore, 60)
+    await tick(hass, plenticore, 60, freezer)
     assert plenticore.requests - before == Counter({PROCESS: 1, EVENTS: 1})
 
 
 async def test_zero_grid_power_reads_0_and_writes_no_state_while_it_stays_zero(
-    hass: HomeAssistant, plenticore: PlenticoreSimulator, plenticore_entry: MockConfigEntry
+    hass: HomeAssistant,
+    plenticore: PlenticoreSimulator,
+    plenticore_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
 ) -> None:
     """Around zero the inverter reports -0.3 W, 0.2 W, -0.1 W ...: that is 0, never -0.0."""
     real = plenticore._plant.process_data
@@ -248,7 +256,7 @@ async def test_zero_grid_power_reads_0_and_writes_no_state_while_it_stays_zero(
             ),
         )
         for _ in range(6):
-            await tick(hass, plenticore, 10)
+            await tick(hass, plenticore, 10, freezer)
     assert state_of(hass, "sensor", "devices:local_Grid_P") == "0"
     assert changes == []
 
