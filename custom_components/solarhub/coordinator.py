@@ -13,6 +13,7 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, Upda
 from homeassistant.util.hass_dict import HassKey
 
 from .api.errors import (
+    AccountLockedError,
     AuthenticationError,
     MalformedResponseError,
     RateLimitedError,
@@ -76,6 +77,14 @@ class SolarHubCoordinator[DataT](DataUpdateCoordinator[DataT]):
     async def _async_update_data(self) -> DataT:
         try:
             data = await self._fetch()
+        except AccountLockedError as err:
+            # A lock lapses by itself (it can hit a silent re-login after a restart): retry
+            # after it, keeping the credentials; only a refused login means a wrong password.
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="account_locked",
+                retry_after=err.retry_after,
+            ) from err
         except AuthenticationError as err:
             raise ConfigEntryAuthFailed(
                 translation_domain=DOMAIN, translation_key="authentication_failed"

@@ -6,6 +6,11 @@ Where the vendors' wire formats differ (ids sent as digit strings, padded times)
 so and defaults to the strict reading; each client states its own choice in one place.
 
 Also here: what an error answer says (:func:`error_message`) and the ``Retry-After`` header.
+
+Hostile answers are refused, not crashed on: nesting too deep for the JSON decoder, text that is
+not Unicode (a lone surrogate such as U+D800), numbers too large for a float and digit
+strings too long for an int all raise :class:`MalformedResponseError`; values shown in messages
+are cut short (:func:`shown`) and excerpts are cut from the first bytes of a body only.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from email.utils import parsedate_to_datetime
 import json
 import math
 import re
+import reprlib
 from typing import TYPE_CHECKING, Any, Final
 
 from .errors import MalformedResponseError
@@ -23,24 +29,73 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
 MAX_EXCERPT_LENGTH: Final = 200
+# An excerpt decodes at most this many bytes (white space folds, so take more than 200).
+MAX_EXCERPT_BYTES: Final = 1024
 _INTEGER: Final = re.compile(r"-?[0-9]+", re.ASCII)
+_SHOWN: Final = reprlib.Repr(
+    maxlevel=3, maxdict=6, maxlist=6, maxtuple=6, maxstring=80, maxlong=40, maxother=80
+)
+
+
+def loads(body: bytes) -> object:
+    """Decode JSON; :class:`ValueError` for anything that is not (too deep nesting included)."""
+    try:
+        return json.loads(body)
+    except RecursionError as err:
+        raise ValueError("nested too deeply") from err
 
 
 def parse_json(body: bytes) -> Any:
     """Decode a JSON body, or raise :class:`MalformedResponseError`."""
     try:
-        return json.loads(body)
-    except ValueError as err:  # JSONDecodeError and UnicodeDecodeError alike
+        return loads(body)
+    except ValueError as err:  # JSONDecodeError, UnicodeDecodeError, too deep, too many digits
         raise MalformedResponseError(f"the answer is not JSON: {excerpt(body)}") from err
 
 
 def excerpt(body: bytes) -> str:
-    """The body for a message: decoded leniently, white space folded, shortened, quoted."""
-    text = body.decode("utf-8", errors="replace").strip()
-    text = " ".join(text.split())
-    if len(text) > MAX_EXCERPT_LENGTH:
+    """The body for a message: its first bytes decoded leniently, white space folded, quoted."""
+    return excerpt_text(body[:MAX_EXCERPT_BYTES].decode("utf-8", errors="replace"))
+
+
+def excerpt_text(text: str) -> str:
+    """Text for a message: shortened first, white space folded, lone surrogates replaced."""
+    cut = len(text) > 4 * MAX_EXCERPT_LENGTH
+    text = " ".join(text[: 4 * MAX_EXCERPT_LENGTH].split())
+    text = text.encode("utf-8", errors="replace").decode("utf-8")
+    if cut or len(text) > MAX_EXCERPT_LENGTH:
         text = text[:MAX_EXCERPT_LENGTH] + "…"
     return repr(text)
+
+
+def shown(value: object) -> str:
+    """A value of an answer for a message: its ``repr``, bounded in length and depth."""
+    try:
+        return _SHOWN.repr(value)
+    except ValueError, RecursionError:  # an int of more digits than ``repr`` may write
+        return f"<{type(value).__name__}>"
+
+
+def is_text(value: str) -> bool:
+    """Whether ``value`` is Unicode text (no lone surrogate), so it can be encoded and logged."""
+    if value.isascii():
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def finite_float(value: object) -> float | None:
+    """A JSON number as a finite float; ``None`` for anything else, or too large for a float."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:  # an int of hundreds of digits
+        return None
+    return number if math.isfinite(number) else None
 
 
 def malformed(what: str, problem: str) -> MalformedResponseError:
@@ -65,19 +120,22 @@ def as_dict(raw: object, what: str) -> dict[str, object]:
 def str_field(obj: Mapping[str, object], key: str, what: str) -> str:
     """Read a string."""
     value = obj.get(key)
-    if not isinstance(value, str):
-        raise malformed(what, f"{key!r} should be a string, got {value!r}")
+    if not isinstance(value, str) or not is_text(value):
+        raise malformed(what, f"{key!r} should be a string, got {shown(value)}")
     return value
 
 
 def optional_str_field(obj: Mapping[str, object], key: str, what: str) -> str | None:
     """Read a string, ``None`` when null or absent; numbers are tolerated as text."""
     value = obj.get(key)
-    if value is None or isinstance(value, str):
+    if value is None or (isinstance(value, str) and is_text(value)):
         return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
-    raise malformed(what, f"{key!r} should be a string, got {value!r}")
+    if isinstance(value, float) or (isinstance(value, int) and not isinstance(value, bool)):
+        try:
+            return str(value)
+        except ValueError:  # an int of more digits than ``str`` may write
+            pass
+    raise malformed(what, f"{key!r} should be a string, got {shown(value)}")
 
 
 def int_field(
@@ -88,8 +146,11 @@ def int_field(
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     if digit_strings and isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
-        return int(value)
-    raise malformed(what, f"{key!r} should be an integer, got {value!r}")
+        try:
+            return int(value)
+        except ValueError:  # more digits than ``int`` may read
+            pass
+    raise malformed(what, f"{key!r} should be an integer, got {shown(value)}")
 
 
 def datetime_field(
@@ -103,7 +164,7 @@ def datetime_field(
     try:
         moment = datetime.fromisoformat(text.strip() if strip else text)
     except ValueError as err:
-        raise malformed(what, f"{key!r} is not an ISO 8601 time: {text!r}") from err
+        raise malformed(what, f"{key!r} is not an ISO 8601 time: {shown(text)}") from err
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
@@ -113,11 +174,11 @@ def datetime_field(
 def error_message(body: bytes) -> str:
     """The ``message`` of a JSON error body, or an excerpt of whatever came instead."""
     try:
-        raw = json.loads(body)
+        raw = loads(body)
     except ValueError:
         raw = None
     if isinstance(raw, dict) and isinstance(message := raw.get("message"), str):
-        return excerpt(message.encode())
+        return excerpt_text(message)
     return excerpt(body) if body.strip() else "(no message)"
 
 

@@ -28,6 +28,7 @@ from custom_components.solarhub.api.errors import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitedError,
+    SessionLostError,
     SolarHubApiError,
     UnsupportedDeviceError,
 )
@@ -426,13 +427,15 @@ async def test_concurrent_calls_after_restart_share_one_relogin(
     assert sim.requests[f"POST {API}/auth/start"] == 2
 
 
-async def test_second_401_is_an_authentication_error(
+async def test_second_401_is_a_lost_session_not_a_wrong_password(
     client: PlenticoreClient, sim: PlenticoreSimulator
 ) -> None:
+    """The re-login succeeded, so the password is right: retry next cycle, no reauth."""
     await client.login(PASSWORD)
     sim.fail_next("401", count=2, path="/processdata")
-    with pytest.raises(AuthenticationError, match=r"HTTP 401.*after a new login"):
+    with pytest.raises(SessionLostError, match=r"HTTP 401.*after a successful login") as err:
         await client.get_process_data({"devices:local": ["Dc_P"]})
+    assert not isinstance(err.value, AuthenticationError)
     assert sim.logins == 2  # exactly one re-login
     assert not client.logged_in
     # The credentials still work: the next call logs in first and succeeds.
@@ -445,12 +448,12 @@ async def test_401_right_after_a_fresh_login_is_not_retried(
     client: PlenticoreClient, sim: PlenticoreSimulator
 ) -> None:
     await client.login(PASSWORD)
-    sim.fail_next("401", count=2, path="/modules")
-    with pytest.raises(AuthenticationError):
-        await client.get_modules()
-    sim.fail_next("401", path="/modules")
-    with pytest.raises(AuthenticationError, match="HTTP 401"):
-        await client.get_modules()  # logs in first, so a 401 now is final
+    sim.fail_next("401", count=2, path="/processdata")
+    with pytest.raises(SessionLostError):
+        await client.get_process_data_ids()
+    sim.fail_next("401", path="/processdata")
+    with pytest.raises(SessionLostError, match="HTTP 401"):
+        await client.get_process_data_ids()  # logs in first, so a 401 now is not retried
     assert sim.logins == 3
 
 
@@ -520,10 +523,10 @@ async def test_secrets_stay_out_of_logs_and_errors(
     caplog.set_level(logging.DEBUG)
     await client.login(MASTER_KEY, SERVICE_CODE)
     (session_id,) = sim._sessions
-    sim.fail_next("401", count=2, path="/modules")
-    with pytest.raises(AuthenticationError) as err:
-        await client.get_modules()
-    await client.get_modules()
+    sim.fail_next("401", count=2, path="/processdata")
+    with pytest.raises(SessionLostError) as err:
+        await client.get_process_data_ids()
+    await client.get_process_data_ids()
     session_ids = [session_id, *sim._sessions]
     texts = [caplog.text, str(err.value), repr(client)]
     for secret in [MASTER_KEY, SERVICE_CODE, *session_ids]:

@@ -28,6 +28,7 @@ from custom_components.solarhub.api.plenticore.models import (
     UserInfo,
     VersionInfo,
 )
+from custom_components.solarhub.api.shapes import error_message, parse_json
 
 # ---- base URL and JSON ----------------------------------------------------------------------
 
@@ -63,18 +64,18 @@ def test_base_url_rejects_non_hosts(host: str) -> None:
 
 
 def test_parse_json() -> None:
-    assert p.parse_json(b'{"a": [1, 2]}') == {"a": [1, 2]}
+    assert parse_json(b'{"a": [1, 2]}') == {"a": [1, 2]}
 
 
 @pytest.mark.parametrize("body", [b"<html>login</html>", b"", b"\xff\xfe", b"{"])
 def test_parse_json_rejects_non_json(body: bytes) -> None:
     with pytest.raises(MalformedResponseError, match="not JSON"):
-        p.parse_json(body)
+        parse_json(body)
 
 
 def test_parse_json_shortens_long_bodies() -> None:
     with pytest.raises(MalformedResponseError) as err:
-        p.parse_json(b"<html>" + b"x" * 5000)
+        parse_json(b"<html>" + b"x" * 5000)
     assert len(str(err.value)) < 300
 
 
@@ -481,10 +482,10 @@ def test_parse_session_id() -> None:
 
 
 def test_error_message() -> None:
-    assert p.error_message(b'{"message": "Module not found"}') == "'Module not found'"
-    assert p.error_message(b"") == "(no message)"
-    assert p.error_message(b"<h1>Bad Gateway</h1>") == "'<h1>Bad Gateway</h1>'"
-    assert p.error_message(b'{"message": 3}') == "'{\"message\": 3}'"
+    assert error_message(b'{"message": "Module not found"}') == "'Module not found'"
+    assert error_message(b"") == "(no message)"
+    assert error_message(b"<h1>Bad Gateway</h1>") == "'<h1>Bad Gateway</h1>'"
+    assert error_message(b'{"message": 3}') == "'{\"message\": 3}'"
 
 
 @pytest.mark.parametrize(

@@ -29,8 +29,10 @@ from custom_components.solarhub.api.errors import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitedError,
+    SessionLostError,
     SolarHubApiError,
 )
+from custom_components.solarhub.api.shapes import error_message
 from custom_components.solarhub.api.tigo import client as tigo
 from custom_components.solarhub.api.tigo.client import TigoClient
 from custom_components.solarhub.api.tigo.models import (
@@ -422,9 +424,9 @@ def test_status_error(path: str, status: int, error: type[SolarHubApiError]) -> 
 
 
 def test_error_message() -> None:
-    assert tigo.error_message(b"") == "(no message)"
-    assert tigo.error_message(b"<h1>Bad Gateway</h1>") == "'<h1>Bad Gateway</h1>'"
-    assert len(tigo.error_message(b"x" * 5000)) < 210
+    assert error_message(b"") == "(no message)"
+    assert error_message(b"<h1>Bad Gateway</h1>") == "'<h1>Bad Gateway</h1>'"
+    assert len(error_message(b"x" * 5000)) < 210
 
 
 def test_local_iso() -> None:
@@ -847,14 +849,16 @@ async def test_token_dropped_by_the_server_means_one_silent_relogin(
     assert requests(sim, "data/summary") == 3  # ok, 401, retried ok
 
 
-async def test_second_401_is_an_authentication_error(
+async def test_second_401_is_a_lost_session_not_a_wrong_password(
     client: TigoClient, sim: TigoSimulator, home: SimSystem
 ) -> None:
+    """The re-login succeeded, so the password is right: retry next cycle, no reauth."""
     await client.login()
     sim.fail_next("401", count=2, path="data/summary")
-    with pytest.raises(AuthenticationError, match=r"HTTP 401.*right after a new login") as err:
+    with pytest.raises(SessionLostError, match=r"HTTP 401.*right after a successful login") as err:
         await client.get_summary(home.system_id)
-    assert type(err.value) is AuthenticationError
+    assert type(err.value) is SessionLostError
+    assert not isinstance(err.value, AuthenticationError)
     assert sim.logins == 2  # exactly one re-login
     assert client.token_expires is None
     # The credentials still work: the next call logs in first and succeeds.
@@ -862,11 +866,11 @@ async def test_second_401_is_an_authentication_error(
     assert sim.logins == 3
 
 
-async def test_401_right_after_a_fresh_login_is_final(
+async def test_401_right_after_a_fresh_login_is_not_retried(
     client: TigoClient, sim: TigoSimulator, home: SimSystem
 ) -> None:
     sim.fail_next("401", path="data/summary")
-    with pytest.raises(AuthenticationError, match="HTTP 401"):
+    with pytest.raises(SessionLostError, match="HTTP 401"):
         await client.get_summary(home.system_id)
     assert sim.logins == 1
     assert requests(sim, "data/summary") == 1
@@ -939,7 +943,7 @@ async def test_secrets_stay_out_of_logs_errors_and_repr(
     caplog.set_level(logging.DEBUG)
     tokens = [(await client.login()).auth]
     sim.fail_next("401", count=2, path="data/summary")
-    with pytest.raises(AuthenticationError) as err:
+    with pytest.raises(SessionLostError) as err:
         await client.get_summary(home.system_id)
     tokens += list(sim._tokens)
     texts = [caplog.text, str(err.value), repr(client), repr(await client.login())]

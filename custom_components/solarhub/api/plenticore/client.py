@@ -11,7 +11,6 @@ import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime
 import ipaddress
-import json
 import logging
 import math
 import secrets
@@ -27,20 +26,26 @@ from ..errors import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitedError,
+    SessionRejectedError,
     SolarHubApiError,
     UnsupportedDeviceError,
 )
+from ..http import Failure, exchange, with_relogin
 from ..shapes import (
     as_dict,
     as_list,
     datetime_field,
-    error_message,  # re-exported (so is parse_json)
+    error_message,
     excerpt,
+    finite_float,
     int_field,
+    is_text,
+    loads,
     malformed,
     optional_str_field,
     parse_json,
     retry_after_seconds,
+    shown,
     str_field,
 )
 from . import scram
@@ -67,6 +72,8 @@ IV_LENGTH: Final = 12
 # Real inverters use 29000; refuse absurd counts that would pin a CPU core for minutes.
 MAX_ROUNDS: Final = 10_000_000
 DEFAULT_RETRY_AFTER: Final = 60.0
+# The inverter does not say how long a lock lasts; the ones seen last minutes.
+LOCK_RETRY_AFTER: Final = 300.0
 
 _AUTH_START: Final = "/auth/start"
 _LOGIN_PATHS: Final = frozenset({_AUTH_START, "/auth/finish", "/auth/create_session"})
@@ -90,10 +97,6 @@ class _Credentials:
     @property
     def role(self) -> Role:
         return Role.USER if self.service_code is None else Role.MASTER
-
-
-class _SessionRejectedError(AuthenticationError):
-    """A 401 on a call made with a session: the session is gone (e.g. the inverter restarted)."""
 
 
 # ---- pure helpers: wire format -> models ----------------------------------------------------
@@ -127,7 +130,7 @@ def base_url(host: str) -> str:
 def _bool(obj: Mapping[str, object], key: str, what: str) -> bool:
     value = obj.get(key)
     if not isinstance(value, bool):
-        raise malformed(what, f"{key!r} should be true or false, got {value!r}")
+        raise malformed(what, f"{key!r} should be true or false, got {shown(value)}")
     return value
 
 
@@ -141,8 +144,10 @@ def _b64(obj: Mapping[str, object], key: str, what: str) -> bytes:
 
 def _str_list(obj: Mapping[str, object], key: str, what: str) -> list[str]:
     values = obj.get(key)
-    if not isinstance(values, list) or not all(isinstance(value, str) for value in values):
-        raise malformed(what, f"{key!r} should be a list of strings, got {values!r}")
+    if not isinstance(values, list) or not all(
+        isinstance(value, str) and is_text(value) for value in values
+    ):
+        raise malformed(what, f"{key!r} should be a list of strings, got {shown(values)}")
     return values
 
 
@@ -220,13 +225,15 @@ def parse_process_data(raw: object) -> ProcessData:
             value_id = str_field(value_obj, "id", what)
             value = value_obj.get("value")
             if not isinstance(value, int | float) or isinstance(value, bool):
-                raise malformed(what, f"{module_id}/{value_id} is not a number: {value!r}")
-            if not math.isfinite(value):
+                raise malformed(what, f"{module_id}/{value_id} is not a number: {shown(value)}")
+            if isinstance(value, float) and not math.isfinite(value):
                 continue
+            if (number := finite_float(value)) is None:
+                raise malformed(what, f"{module_id}/{value_id} is too large: {shown(value)}")
             unit = value_obj.get("unit")
-            if unit is not None and not isinstance(unit, str):
-                raise malformed(what, f"unit of {module_id}/{value_id} is not text: {unit!r}")
-            values[value_id] = ProcessValue(id=value_id, unit=unit or "", value=float(value))
+            if unit is not None and not (isinstance(unit, str) and is_text(unit)):
+                raise malformed(what, f"unit of {module_id}/{value_id} is not text: {shown(unit)}")
+            values[value_id] = ProcessValue(id=value_id, unit=unit or "", value=number)
     return result
 
 
@@ -322,10 +329,22 @@ def parse_session_id(raw: object) -> str:
     return session_id
 
 
-def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float:
-    """Seconds to wait from a ``Retry-After`` header (seconds or an HTTP date)."""
+def parse_retry_after(
+    value: str | None, default: float = DEFAULT_RETRY_AFTER, *, now: datetime | None = None
+) -> float:
+    """Seconds to wait from a ``Retry-After`` header (seconds or an HTTP date), else ``default``."""
     seconds = retry_after_seconds(value, now=now)
-    return DEFAULT_RETRY_AFTER if seconds is None else seconds
+    return default if seconds is None else seconds
+
+
+def _map_failure(failure: Failure) -> SolarHubApiError:
+    return status_error(
+        failure.method,
+        failure.path,
+        failure.status,
+        failure.body,
+        failure.headers.get("Retry-After"),
+    )
 
 
 def status_error(
@@ -337,13 +356,14 @@ def status_error(
     if status == 401:
         if is_login:
             return AuthenticationError(text)
-        return _SessionRejectedError(text)
+        # The session is gone (e.g. the inverter restarted): log in again.
+        return SessionRejectedError(text)
     if status == 400 and path.startswith("/auth/"):
         return AuthenticationError(text)
     if status == 403:
         # /auth/start documents 403 as "user is locked"; a login has no permission to lack.
         if is_login:
-            return AccountLockedError(text)
+            return AccountLockedError(text, parse_retry_after(retry_after, LOCK_RETRY_AFTER))
         return PermissionDeniedError(text)
     if status == 404:
         return NotFoundError(text)
@@ -422,7 +442,7 @@ class PlenticoreClient:
         except SolarHubApiError as err:  # the session is forgotten either way
             _LOGGER.debug("Ignoring failed logout from %s: %s", self._host, err)
 
-    async def _login_locked(self, credentials: _Credentials) -> None:
+    async def _login_locked(self, credentials: _Credentials) -> str:
         self._session_id = self._role = None
         role = credentials.role
         client_nonce = secrets.token_bytes(NONCE_LENGTH)
@@ -475,15 +495,23 @@ class PlenticoreClient:
                 raise
             # The server proved it knows the Master Key, so only the service code can be wrong.
             raise InvalidServiceCodeError(f"{err} (Master Key accepted, service code not)") from err
-        self._session_id, self._role = parse_session_id(answer), role
+        session_id = parse_session_id(answer)
+        self._session_id, self._role = session_id, role
         _LOGGER.debug("Logged in to %s as %s", self._host, role.value)
+        return session_id
 
-    async def _relogin_locked(self) -> None:
-        """Log in with the stored credentials; forget them if refused (avoids a lock-out)."""
+    async def _relogin_locked(self) -> str:
+        """Log in with the stored credentials and return the session id.
+
+        Refused credentials are forgotten (another try could lock the account); a lock is only
+        temporary, so the credentials are kept for when it has expired.
+        """
         if self._credentials is None:
             raise AuthenticationError("not logged in")
         try:
-            await self._login_locked(self._credentials)
+            return await self._login_locked(self._credentials)
+        except AccountLockedError:
+            raise
         except AuthenticationError:
             self._credentials = None
             raise
@@ -497,29 +525,18 @@ class PlenticoreClient:
         headers = {"Accept": "application/json"}
         if session_id is not None:
             headers["Authorization"] = f"Session {session_id}"
-        try:
-            async with self._http.request(
-                method,
-                self._base_url + path,
-                json=body,
-                headers=headers,
-                timeout=self._timeout,
-            ) as response:
-                payload = await response.read()
-                status = response.status
-                retry_after = response.headers.get("Retry-After")
-        except TimeoutError as err:
-            raise ApiConnectionError(
-                f"{method} {path}: {self._host} did not answer in time"
-            ) from err
-        except (aiohttp.ClientError, OSError) as err:
-            raise ApiConnectionError(
-                f"{method} {path}: cannot talk to {self._host}: {err or type(err).__name__}"
-            ) from err
-        _LOGGER.debug("%s %s -> HTTP %s", method, path, status)
-        if not 200 <= status < 300:
-            raise status_error(method, path, status, payload, retry_after)
-        return payload
+        answer = await exchange(
+            self._http,
+            method,
+            self._base_url + path,
+            path=path,
+            peer=self._host,
+            client_timeout=self._timeout,
+            status_error=_map_failure,
+            json=body,
+            headers=headers,
+        )
+        return answer.body
 
     async def _json(self, method: str, path: str, body: object = None) -> Any:
         """Make a call without session (login, version) and decode its JSON."""
@@ -527,24 +544,25 @@ class PlenticoreClient:
 
     async def _session_call(self, method: str, path: str, body: object = None) -> bytes:
         """Make a call with the session: log in first if needed, re-login once on 401."""
-        async with self._lock:
-            fresh = False
-            if self._session_id is None:
-                await self._relogin_locked()
-                fresh = True
-            try:
-                return await self._exchange(method, path, body, session_id=self._session_id)
-            except _SessionRejectedError as err:
-                self._session_id = self._role = None
-                if fresh:
-                    raise AuthenticationError(str(err)) from err
+
+        async def current() -> tuple[str, bool]:
+            if self._session_id is not None:
+                return self._session_id, False
+            return await self._relogin_locked(), True
+
+        async def renew(_rejected: str) -> str:
             _LOGGER.debug("Session on %s rejected, logging in again", self._host)
-            await self._relogin_locked()
-            try:
-                return await self._exchange(method, path, body, session_id=self._session_id)
-            except _SessionRejectedError as err:
+            return await self._relogin_locked()
+
+        def forget(rejected: str) -> None:
+            if self._session_id == rejected:
                 self._session_id = self._role = None
-                raise AuthenticationError(f"{err} (right after a new login)") from err
+
+        async def call(session_id: str) -> bytes:
+            return await self._exchange(method, path, body, session_id=session_id)
+
+        async with self._lock:
+            return await with_relogin(current=current, renew=renew, forget=forget, call=call)
 
     async def _session_json(self, method: str, path: str, body: object = None) -> Any:
         return parse_json(await self._session_call(method, path, body))
@@ -561,7 +579,7 @@ class PlenticoreClient:
             except SolarHubApiError as err:
                 raise UnsupportedDeviceError(f"not a PLENTICORE: {err}") from err
         try:
-            raw = json.loads(body)
+            raw = loads(body)
         except ValueError as err:
             raise UnsupportedDeviceError(
                 f"the host's /api/v1/info/version answer is not JSON: {excerpt(body)}"

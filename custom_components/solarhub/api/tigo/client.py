@@ -26,19 +26,23 @@ from ..errors import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitedError,
+    SessionRejectedError,
     SolarHubApiError,
 )
+from ..http import Failure, exchange, with_relogin
 from ..shapes import (
     as_dict,
     as_list,
     datetime_field,
-    error_message,  # re-exported (so is parse_json)
+    error_message,
     excerpt,
+    finite_float,
     int_field,
     malformed,
     optional_str_field,
     parse_json,
     retry_after_seconds,
+    shown,
     str_field,
 )
 from .csv import parse_aggregate_csv, parse_combined_csv
@@ -73,6 +77,9 @@ DEFAULT_RETRY_AFTER: Final = 60.0
 # page look short and end the paging early.
 PAGE_SIZE: Final = 50
 MAX_PAGES: Final = 100
+# A page of JSON is some kB; a CSV series of minutes for a large system some MB.
+MAX_JSON_BODY: Final = 4 * 1024 * 1024
+MAX_CSV_BODY: Final = 64 * 1024 * 1024
 
 _LOGIN: Final = "users/login"
 _LOGOUT: Final = "users/logout"
@@ -95,10 +102,6 @@ class _Credentials:
         return "Basic " + base64.b64encode(pair).decode("ascii")
 
 
-class _TokenRejectedError(AuthenticationError):
-    """A 401 on a call made with the token: it expired early or was logged out elsewhere."""
-
-
 # ---- pure helpers: wire format -> models ----------------------------------------------------
 
 
@@ -114,7 +117,7 @@ def _envelope(raw: object, key: str, what: str) -> object:
     """The content of ``{"<key>": ...}``, the wrapper of every answer of this API."""
     obj = as_dict(raw, what)
     if key not in obj:
-        raise malformed(what, f"no {key!r} in it (keys: {sorted(obj)[:10]})")
+        raise malformed(what, f"no {key!r} in it (keys: {shown(sorted(obj)[:10])})")
     return obj[key]
 
 
@@ -136,16 +139,14 @@ def _optional_int(obj: Mapping[str, object], key: str, what: str) -> int | None:
 def _float(obj: Mapping[str, object], key: str, what: str) -> float:
     """Read a finite number; a numeric string is tolerated."""
     value = obj.get(key)
-    number: float | None = None
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        number = float(value)
-    elif isinstance(value, str) and value.isascii() and "_" not in value:
+    number = finite_float(value)
+    if isinstance(value, str) and value.isascii() and "_" not in value:
         try:
             number = float(value)
         except ValueError:
             number = None
     if number is None or not math.isfinite(number):
-        raise malformed(what, f"{key!r} should be a number, got {value!r}")
+        raise malformed(what, f"{key!r} should be a number, got {shown(value)}")
     return number
 
 
@@ -281,7 +282,7 @@ def parse_objects(raw: object) -> list[TigoObject]:
         children = []
         for child in _optional_list(obj, "children", what):
             if not isinstance(child, int) or isinstance(child, bool):
-                raise malformed(what, f"'children' should list object ids, got {child!r}")
+                raise malformed(what, f"'children' should list object ids, got {shown(child)}")
             children.append(child)
         parent_id = _optional_int(obj, "parent_id", what)
         objects.append(
@@ -444,7 +445,8 @@ def status_error(
     """Map a non-success HTTP status of ``method path`` to the client's error."""
     text = f"{method} {path} answered HTTP {status}: {error_message(body)}"
     if status == 401:
-        return AuthenticationError(text) if path == _LOGIN else _TokenRejectedError(text)
+        # With the token: it expired early or was logged out elsewhere; log in again.
+        return AuthenticationError(text) if path == _LOGIN else SessionRejectedError(text)
     if status == 403:
         # At login this is what an account without the Premium subscription gets.
         return PermissionDeniedError(text)
@@ -588,51 +590,47 @@ class TigoClient:
         basic: str | None = None,
         system_id: int | None = None,
         json_answer: bool = True,
+        max_body: int = MAX_JSON_BODY,
     ) -> bytes:
-        """One GET; returns the body of a success, raises the mapped error otherwise.
-
-        Redirects are not followed, so the credentials or the token never travel elsewhere.
-        """
+        """One GET; returns the body of a success, raises the mapped error otherwise."""
         headers: dict[str, str] = {"Accept": "application/json"} if json_answer else {}
         if token is not None:
             headers["Authorization"] = f"Bearer {token.auth}"
         elif basic is not None:
             headers["Authorization"] = basic
-        try:
-            async with self._http.get(
-                self._base_url + path,
-                params=params,
-                headers=headers,
-                timeout=self._timeout,
-                allow_redirects=False,
-            ) as response:
-                payload = await response.read()
-                status = response.status
-                response_headers = response.headers
-        except TimeoutError as err:
-            raise ApiConnectionError(f"GET {path}: the Tigo cloud did not answer in time") from err
-        except (aiohttp.ClientError, OSError) as err:
-            raise ApiConnectionError(
-                f"GET {path}: cannot talk to the Tigo cloud: {err or type(err).__name__}"
-            ) from err
-        now = self._clock()
-        if (rate_limit := parse_rate_limit(response_headers, now)) is not None:
-            self._rate_limit = rate_limit
-        config_update = response_headers.get("X-System-Config-Update")
-        if system_id is not None and config_update is not None:
-            self._config_updates[system_id] = config_update
-        _LOGGER.debug("GET %s -> HTTP %s", path, status)
-        if not 200 <= status < 300:
-            raise status_error(
-                "GET",
-                path,
-                status,
-                payload,
-                retry_after=response_headers.get("Retry-After"),
-                reset=response_headers.get("X-Rate-Limit-Reset"),
-                now=now,
+
+        def observe(response_headers: Mapping[str, str]) -> None:
+            if (rate_limit := parse_rate_limit(response_headers, self._clock())) is not None:
+                self._rate_limit = rate_limit
+            config_update = response_headers.get("X-System-Config-Update")
+            if system_id is not None and config_update is not None:
+                self._config_updates[system_id] = config_update
+
+        def map_failure(failure: Failure) -> SolarHubApiError:
+            return status_error(
+                failure.method,
+                failure.path,
+                failure.status,
+                failure.body,
+                retry_after=failure.headers.get("Retry-After"),
+                reset=failure.headers.get("X-Rate-Limit-Reset"),
+                now=self._clock(),
             )
-        return payload
+
+        answer = await exchange(
+            self._http,
+            "GET",
+            self._base_url + path,
+            path=path,
+            peer="the Tigo cloud",
+            client_timeout=self._timeout,
+            status_error=map_failure,
+            params=params,
+            headers=headers,
+            max_body=max_body,
+            observe=observe,
+        )
+        return answer.body
 
     async def _call(
         self,
@@ -641,26 +639,23 @@ class TigoClient:
         *,
         system_id: int | None = None,
         json_answer: bool = True,
+        max_body: int = MAX_JSON_BODY,
     ) -> bytes:
         """A call with the token: log in or renew first if needed, log in again once on 401."""
-        token, fresh = await self._current_token()
-        try:
+
+        async def call(token: TigoToken) -> bytes:
             return await self._exchange(
-                path, params, token=token, system_id=system_id, json_answer=json_answer
+                path,
+                params,
+                token=token,
+                system_id=system_id,
+                json_answer=json_answer,
+                max_body=max_body,
             )
-        except _TokenRejectedError as err:
-            if fresh:  # a brand-new token refused: another login will not help
-                self._forget(token)
-                raise AuthenticationError(str(err)) from err
-        _LOGGER.debug("Tigo token rejected, logging in again")
-        token = await self._replace_token(token)
-        try:
-            return await self._exchange(
-                path, params, token=token, system_id=system_id, json_answer=json_answer
-            )
-        except _TokenRejectedError as err:
-            self._forget(token)
-            raise AuthenticationError(f"{err} (right after a new login)") from err
+
+        return await with_relogin(
+            current=self._current_token, renew=self._replace_token, forget=self._forget, call=call
+        )
 
     async def _json(
         self, path: str, params: _Params | None = None, *, system_id: int | None = None
@@ -696,7 +691,9 @@ class TigoClient:
         return list(items.values())
 
     async def _csv(self, path: str, params: _Params, system_id: int) -> str:
-        body = await self._call(path, params, system_id=system_id, json_answer=False)
+        body = await self._call(
+            path, params, system_id=system_id, json_answer=False, max_body=MAX_CSV_BODY
+        )
         return decode_text(body, path)
 
     # ---- API -----------------------------------------------------------------------------

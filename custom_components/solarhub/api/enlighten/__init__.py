@@ -1,0 +1,1 @@
+"""Client of the Enphase Enlighten cloud: Systems API v2 and Monitoring API v4."""
