@@ -1,0 +1,1 @@
+"""Enphase Enlighten: the request-budget planner (and later runtime, coordinators, entities)."""
