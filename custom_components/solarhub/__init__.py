@@ -5,6 +5,7 @@ from __future__ import annotations
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 
+from .coordinator import forget_entry
 from .runtime import SolarHubConfigEntry
 from .vendors import async_setup_vendor
 
@@ -31,3 +32,8 @@ async def async_unload_entry(hass: HomeAssistant, entry: SolarHubConfigEntry) ->
     if unloaded := await hass.config_entries.async_unload_platforms(entry, PLATFORMS):
         await entry.runtime_data.async_shutdown()
     return unloaded
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: SolarHubConfigEntry) -> None:
+    """Forget what the removed entry remembered across reloads."""
+    forget_entry(hass, entry.entry_id)

@@ -117,10 +117,11 @@ class NewItems:
 
     Remembered in ``hass.data`` under ``name``, so reloading an entry (new options, a changed
     layout) neither misses nor repeats one; after a restart the first listing is history again.
+    ``name`` starts with the entry id and ``_``: :func:`forget_entry` drops it with the entry.
     """
 
     def __init__(self, hass: HomeAssistant, name: str) -> None:
-        """Remember per ``name``, e.g. an entry id and what it lists."""
+        """Remember per ``name``, e.g. ``f"{entry_id}_events"``."""
         self._store = hass.data.setdefault(_SEEN, {})
         self._name = name
 
@@ -135,3 +136,11 @@ class NewItems:
         new = tuple(item for item in items if key(item) not in seen)
         seen |= keys
         return new
+
+
+def forget_entry(hass: HomeAssistant, entry_id: str) -> None:
+    """Drop what the entry's :class:`NewItems` remembered (call when the entry is removed)."""
+    if (store := hass.data.get(_SEEN)) is None:
+        return
+    for name in [name for name in store if name.startswith(f"{entry_id}_")]:
+        del store[name]

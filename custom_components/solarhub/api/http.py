@@ -48,7 +48,7 @@ _LOGGER = logging.getLogger(__name__)
 DEFAULT_MAX_BODY: Final = 4 * 1024 * 1024
 ERROR_BODY_LIMIT: Final = 4096  # bytes of an error answer read for its message
 _CHUNK: Final = 64 * 1024
-_URL_QUERY: Final = re.compile(r"(?i)\b(https?://[^\s?#'\"<>]*)[?#][^\s'\"<>]*")
+_URL_QUERY: Final = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s?#'\"<>]*)[?#][^\s'\"<>]*")
 
 type StatusMapper = Callable[[Failure], SolarHubApiError]
 type HeaderObserver = Callable[[Mapping[str, str]], None]
@@ -84,7 +84,7 @@ class Failure:
 
 
 def strip_query(text: str) -> str:
-    """``text`` with the query and fragment of every http(s) URL in it removed."""
+    """``text`` with the query and fragment of every URL in it removed (keys travel there)."""
     return _URL_QUERY.sub(r"\1", text)
 
 

@@ -697,3 +697,18 @@ async def test_events(client: PlenticoreClient, sim: PlenticoreSimulator) -> Non
 
     (german,) = await client.get_events(language="de-de", max_events=1)
     assert german.description == "Kommunikationsfehler Batterie"
+
+
+async def test_a_lock_at_the_silent_relogin_keeps_the_credentials(
+    client: PlenticoreClient, sim: PlenticoreSimulator, sim_config: PlenticoreConfig
+) -> None:
+    """A lock lapses by itself: the call fails with the wait, the next login after it works."""
+    await client.login(PASSWORD)
+    sim.restart()
+    sim.lock()
+    with pytest.raises(AccountLockedError) as err:
+        await client.get_process_data({"devices:local": ["Dc_P"]})
+    assert err.value.retry_after == plenticore.LOCK_RETRY_AFTER
+    sim.clock.advance(sim_config.lock_seconds + 1)
+    assert await client.get_process_data({"devices:local": ["Dc_P"]})
+    assert sim.logins == 2

@@ -130,3 +130,53 @@ async def test_failed_first_poll_logs_out_and_retries(
     assert plenticore_entry.state is ConfigEntryState.SETUP_RETRY
     assert plenticore.requests["POST /api/v1/processdata"] == 1
     assert plenticore.active_sessions == 0  # no session left behind on the inverter
+
+
+async def test_lock_during_a_silent_relogin_is_temporary(
+    hass: HomeAssistant,
+    plenticore: PlenticoreSimulator,
+    plenticore_entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Restart, then a lock at the re-login: unavailable, retried after the lock, no reauth."""
+    await setup_entry(hass, plenticore_entry)
+    plenticore.restart()
+    plenticore.lock()  # for config.lock_seconds (600 s)
+    caplog.clear()
+    await tick(hass, plenticore, 10)
+    assert state_of(hass, "sensor", DC_POWER) == STATE_UNAVAILABLE
+    assert plenticore_entry.state is ConfigEntryState.LOADED
+    assert not any(
+        flow["context"]["source"] == "reauth" for flow in hass.config_entries.flow.async_progress()
+    )
+    locked = [r for r in caplog.records if "locked" in r.getMessage()]
+    assert len(locked) == 1  # one line, no traceback
+    assert not locked[0].exc_info
+    starts = plenticore.requests["POST /api/v1/auth/start"]
+    # The poll waits for the lock's time instead of its 10 s cadence: nothing is tried meanwhile.
+    for _ in range(5):
+        await tick(hass, plenticore, 10)
+    assert plenticore.requests["POST /api/v1/auth/start"] - starts <= 1  # the settings' cadence
+    # When the lock has expired, the stored credentials log in again and the poll recovers.
+    await tick(hass, plenticore, 600)
+    await tick(hass, plenticore, 10)
+    assert state_of(hass, "sensor", DC_POWER) != STATE_UNAVAILABLE
+    assert plenticore.logins == 2
+    assert plenticore_entry.state is ConfigEntryState.LOADED
+    assert not hass.config_entries.flow.async_progress()
+
+
+async def test_second_401_after_a_relogin_is_retried_next_cycle(
+    hass: HomeAssistant,
+    plenticore: PlenticoreSimulator,
+    plenticore_entry: MockConfigEntry,
+) -> None:
+    """The re-login succeeded, so the password is right: no reauth, the next cycle retries."""
+    await setup_entry(hass, plenticore_entry)
+    plenticore.fail_next("401", count=2, path="/processdata")
+    await tick(hass, plenticore, 10)
+    assert state_of(hass, "sensor", DC_POWER) == STATE_UNAVAILABLE
+    assert not hass.config_entries.flow.async_progress()
+    await tick(hass, plenticore, 10)
+    assert state_of(hass, "sensor", DC_POWER) != STATE_UNAVAILABLE
+    assert plenticore_entry.state is ConfigEntryState.LOADED

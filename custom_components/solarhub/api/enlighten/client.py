@@ -180,17 +180,41 @@ class EnlightenClient(ABC):
             return empty_series(system_id, length)
         return parse(raw)
 
+    async def _daily(
+        self,
+        system_id: int,
+        endpoint: str,
+        start_date: date | None,
+        end_date: date | None,
+        extra: Iterable[tuple[str, str]] = (),
+    ) -> object:
+        params = list(extra)
+        if start_date is not None:
+            params.append(("start_date", _day(start_date)))
+        if end_date is not None:
+            params.append(("end_date", _day(end_date)))
+        return await self._get(
+            _system_path(system_id, endpoint), params, endpoint=endpoint, system_id=system_id
+        )
+
     # -- common to both versions --
 
     @abstractmethod
     async def get_systems(self) -> list[EnlightenSystem]:
         """Every system the credentials may read, all pages."""
 
-    @abstractmethod
     async def get_summary(
         self, system_id: int, *, summary_date: date | None = None
     ) -> SystemSummary:
-        """``summary`` (today, or ``summary_date``; a future date -> InvalidDatesError)."""
+        """``summary``: today's, or ``summary_date``'s (a future date -> InvalidDatesError).
+
+        v4 adds the battery fields where the site has a battery.
+        """
+        params = [] if summary_date is None else [("summary_date", _day(summary_date))]
+        raw = await self._get(
+            _system_path(system_id, "summary"), params, endpoint="summary", system_id=system_id
+        )
+        return parse_summary(raw)
 
     @abstractmethod
     async def get_production_intervals(
@@ -204,7 +228,6 @@ class EnlightenClient(ABC):
     ) -> IntervalSeries:
         """15-minute production-meter intervals from ``start`` (at most ``meter_span``)."""
 
-    @abstractmethod
     async def get_energy_lifetime(
         self,
         system_id: int,
@@ -213,7 +236,33 @@ class EnlightenClient(ABC):
         end_date: date | None = None,
         production_all: bool = False,
     ) -> DailyEnergy:
-        """Daily production (Wh), trailing not-yet-reported zeros dropped."""
+        """``energy_lifetime``: daily production (Wh), trailing not-yet-reported zeros dropped.
+
+        By default from the operational date to yesterday (or the last day reported);
+        ``production_all`` adds the micro and meter series.
+        """
+        extra = [("production", "all")] if production_all else []
+        raw = await self._daily(system_id, "energy_lifetime", start_date, end_date, extra)
+        return parse_energy_lifetime(raw)
+
+    async def get_rgm_stats(
+        self, system_id: int, start_at: datetime | None = None, end_at: datetime | None = None
+    ) -> IntervalSeries:
+        """``rgm_stats``: 15-minute revenue-grade meter intervals (empty without a meter).
+
+        At most a month of them on v2, 7 days on v4; 422 gives an empty series.
+        """
+        params = [("start_at", _epoch(start_at))] if start_at is not None else []
+        if end_at is not None:
+            params.append(("end_at", _epoch(end_at)))
+        return await self._intervals(
+            _system_path(system_id, "rgm_stats"),
+            params,
+            parse_rgm_stats,
+            endpoint="rgm_stats",
+            system_id=system_id,
+            length=FIFTEEN_MINUTES,
+        )
 
     @abstractmethod
     async def get_devices(self, system_id: int) -> SystemDevices:
@@ -312,16 +361,6 @@ class EnlightenV2Client(EnlightenClient):
             _LOGGER.warning("GET /systems: stopped after %s pages", MAX_PAGES)
         return list(systems.values())
 
-    async def get_summary(
-        self, system_id: int, *, summary_date: date | None = None
-    ) -> SystemSummary:
-        """``summary``; with ``summary_date`` that day's (power, modules and size then 0)."""
-        params = [] if summary_date is None else [("summary_date", _day(summary_date))]
-        raw = await self._get(
-            _system_path(system_id, "summary"), params, endpoint="summary", system_id=system_id
-        )
-        return parse_summary(raw)
-
     async def get_stats(
         self, system_id: int, start_at: datetime | None = None, end_at: datetime | None = None
     ) -> IntervalSeries:
@@ -342,22 +381,6 @@ class EnlightenV2Client(EnlightenClient):
             length=FIVE_MINUTES,
         )
 
-    async def get_rgm_stats(
-        self, system_id: int, start_at: datetime | None = None, end_at: datetime | None = None
-    ) -> IntervalSeries:
-        """``rgm_stats``: at most a month of 15-minute meter intervals (empty without a meter)."""
-        params = [("start_at", _epoch(start_at))] if start_at is not None else []
-        if end_at is not None:
-            params.append(("end_at", _epoch(end_at)))
-        return await self._intervals(
-            _system_path(system_id, "rgm_stats"),
-            params,
-            parse_rgm_stats,
-            endpoint="rgm_stats",
-            system_id=system_id,
-            length=FIFTEEN_MINUTES,
-        )
-
     async def get_production_intervals(
         self, system_id: int, start: datetime | None = None, end: datetime | None = None
     ) -> IntervalSeries:
@@ -369,30 +392,6 @@ class EnlightenV2Client(EnlightenClient):
     ) -> IntervalSeries:
         """``rgm_stats`` (see :meth:`get_rgm_stats`)."""
         return await self.get_rgm_stats(system_id, start, end)
-
-    async def get_energy_lifetime(
-        self,
-        system_id: int,
-        *,
-        start_date: date | None = None,
-        end_date: date | None = None,
-        production_all: bool = False,
-    ) -> DailyEnergy:
-        """``energy_lifetime``: from the operational date to yesterday unless told otherwise."""
-        params = []
-        if start_date is not None:
-            params.append(("start_date", _day(start_date)))
-        if end_date is not None:
-            params.append(("end_date", _day(end_date)))
-        if production_all:
-            params.append(("production", "all"))
-        raw = await self._get(
-            _system_path(system_id, "energy_lifetime"),
-            params,
-            endpoint="energy_lifetime",
-            system_id=system_id,
-        )
-        return parse_energy_lifetime(raw)
 
     async def get_envoys(self, system_id: int) -> tuple[Device, ...]:
         """``envoys``: the active Envoys, with status and last report."""
@@ -510,16 +509,6 @@ class EnlightenV4Client(EnlightenClient):
         else:
             _LOGGER.warning("GET /systems: stopped after %s pages", MAX_PAGES)
         return list(systems.values())
-
-    async def get_summary(
-        self, system_id: int, *, summary_date: date | None = None
-    ) -> SystemSummary:
-        """``summary``, battery fields included where the site has one."""
-        params = [] if summary_date is None else [("summary_date", _day(summary_date))]
-        raw = await self._get(
-            _system_path(system_id, "summary"), params, endpoint="summary", system_id=system_id
-        )
-        return parse_summary(raw)
 
     async def get_devices(self, system_id: int) -> SystemDevices:
         """``devices``: micros, meters (``config_type``), gateways, q_relays, acbs, encharges."""
@@ -643,36 +632,6 @@ class EnlightenV4Client(EnlightenClient):
         """``telemetry/production_meter`` with granularity ``week`` (``end`` is not sent)."""
         return await self.get_production_meter(system_id, start)
 
-    async def _daily(
-        self,
-        system_id: int,
-        endpoint: str,
-        start_date: date | None,
-        end_date: date | None,
-        extra: Iterable[tuple[str, str]] = (),
-    ) -> object:
-        params = list(extra)
-        if start_date is not None:
-            params.append(("start_date", _day(start_date)))
-        if end_date is not None:
-            params.append(("end_date", _day(end_date)))
-        return await self._get(
-            _system_path(system_id, endpoint), params, endpoint=endpoint, system_id=system_id
-        )
-
-    async def get_energy_lifetime(
-        self,
-        system_id: int,
-        *,
-        start_date: date | None = None,
-        end_date: date | None = None,
-        production_all: bool = False,
-    ) -> DailyEnergy:
-        """``energy_lifetime``: daily production; ``production_all`` adds micro and meter."""
-        extra = [("production", "all")] if production_all else []
-        raw = await self._daily(system_id, "energy_lifetime", start_date, end_date, extra)
-        return parse_energy_lifetime(raw)
-
     async def get_consumption_lifetime(
         self, system_id: int, *, start_date: date | None = None, end_date: date | None = None
     ) -> DailyEnergy:
@@ -700,22 +659,6 @@ class EnlightenV4Client(EnlightenClient):
         """``energy_export_lifetime``: daily grid export."""
         raw = await self._daily(system_id, "energy_export_lifetime", start_date, end_date)
         return parse_daily_series(raw, "energy_export_lifetime", "export", "energy_export")
-
-    async def get_rgm_stats(
-        self, system_id: int, start_at: datetime | None = None, end_at: datetime | None = None
-    ) -> IntervalSeries:
-        """``rgm_stats``: at most 7 days of 15-minute meter intervals."""
-        params = [("start_at", _epoch(start_at))] if start_at is not None else []
-        if end_at is not None:
-            params.append(("end_at", _epoch(end_at)))
-        return await self._intervals(
-            _system_path(system_id, "rgm_stats"),
-            params,
-            parse_rgm_stats,
-            endpoint="rgm_stats",
-            system_id=system_id,
-            length=FIFTEEN_MINUTES,
-        )
 
     async def get_latest_telemetry(self, system_id: int) -> LatestTelemetry:
         """``latest_telemetry``: the last power of every meter and battery."""

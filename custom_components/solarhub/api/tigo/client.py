@@ -14,9 +14,10 @@ import asyncio
 import base64
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
+from functools import partial
 import logging
 import math
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 import aiohttp
 
@@ -80,11 +81,17 @@ MAX_PAGES: Final = 100
 # A page of JSON is some kB; a CSV series of minutes for a large system some MB.
 MAX_JSON_BODY: Final = 4 * 1024 * 1024
 MAX_CSV_BODY: Final = 64 * 1024 * 1024
+# Parsing takes about 1 s per 10 MB: above this size it runs in an executor, off the event loop.
+CSV_INLINE_LIMIT: Final = 256 * 1024
 
 _LOGIN: Final = "users/login"
 _LOGOUT: Final = "users/logout"
 
 type _Params = dict[str, str | int]
+
+
+class _CsvParser(Protocol):
+    def __call__(self, text: str, tz: tzinfo, *, now: datetime) -> CsvSeries: ...
 
 
 def _utc_now() -> datetime:
@@ -111,6 +118,13 @@ def decode_text(body: bytes, what: str) -> str:
         return body.decode("utf-8")
     except UnicodeDecodeError as err:
         raise malformed(what, f"not text: {excerpt(body)}") from err
+
+
+def _decode_and_parse(
+    body: bytes, what: str, parse: _CsvParser, tz: tzinfo, now: datetime
+) -> CsvSeries:
+    """Decode and parse a CSV body: pure, so it may run in an executor."""
+    return parse(decode_text(body, what), tz, now=now)
 
 
 def _envelope(raw: object, key: str, what: str) -> object:
@@ -690,11 +704,19 @@ class TigoClient:
             _LOGGER.warning("GET %s: stopped after %s pages of %s", path, MAX_PAGES, PAGE_SIZE)
         return list(items.values())
 
-    async def _csv(self, path: str, params: _Params, system_id: int) -> str:
+    async def _csv(
+        self, path: str, params: _Params, system_id: int, parse: _CsvParser, tz: tzinfo
+    ) -> CsvSeries:
+        """Fetch a CSV series and parse it; a large one off the event loop, in an executor."""
         body = await self._call(
             path, params, system_id=system_id, json_answer=False, max_body=MAX_CSV_BODY
         )
-        return decode_text(body, path)
+        now = self._clock()
+        if len(body) <= CSV_INLINE_LIMIT:
+            return parse(decode_text(body, path), tz, now=now)
+        return await asyncio.get_running_loop().run_in_executor(
+            None, partial(_decode_and_parse, body, path, parse, tz, now)
+        )
 
     # ---- API -----------------------------------------------------------------------------
 
@@ -759,8 +781,7 @@ class TigoClient:
             if not (ids := _object_ids(object_ids)):
                 return CsvSeries(columns={})
             params["object_ids"] = ids
-        text = await self._csv("data/aggregate", params, system_id)
-        return parse_aggregate_csv(text, tz, now=self._clock())
+        return await self._csv("data/aggregate", params, system_id, parse_aggregate_csv, tz)
 
     async def get_combined(
         self,
@@ -783,8 +804,7 @@ class TigoClient:
             if not (ids := _object_ids(object_ids)):
                 return CsvSeries(columns={})
             params["object_ids"] = ids
-        text = await self._csv("data/combined", params, system_id)
-        return parse_combined_csv(text, tz, now=self._clock())
+        return await self._csv("data/combined", params, system_id, parse_combined_csv, tz)
 
     async def get_alerts(
         self,
