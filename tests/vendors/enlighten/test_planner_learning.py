@@ -174,7 +174,26 @@ def test_daylight_round_trip_and_corrupt_state() -> None:
     assert DaylightLearner.from_dict("x") == DaylightLearner()
     stored = learner.to_dict()["days"]
     assert isinstance(stored, list)
-    junk_days: list[object] = [[1, 2], "x", [20_000, 9e9, 1.0], [20_000, 5.0, 1.0], *stored]
+    junk_days: list[object] = [
+        [1, 2],
+        "x",
+        [20_000, 9e9, 1.0],
+        [20_000, 5.0, 1.0],
+        [20_000, 20_000 * 86_400 - 10.0, 20_000 * 86_400 + 10.0],  # before its own day
+        *stored,
+    ]
     junk = DaylightLearner.from_dict({"sunrise": 90_000, "sunset": 10, "days": junk_days})
     assert junk.sunrise is None
     assert junk.days == learner.days
+
+
+def test_polling_every_second_or_third_upload_still_finds_fifteen_minutes() -> None:
+    learner = CadenceLearner()
+    _feed(learner, [30, 45, 30, 30, 45, 30, 60, 30])
+    assert learner.cadence == timedelta(minutes=15)
+
+
+def test_irregular_steps_fall_back_to_the_lower_quartile() -> None:
+    learner = CadenceLearner()
+    _feed(learner, [41, 67, 53, 97, 29, 83, 71, 113])
+    assert learner.cadence == timedelta(minutes=53)

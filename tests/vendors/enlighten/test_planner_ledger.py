@@ -251,3 +251,15 @@ def test_an_absurd_stored_block_is_ignored() -> None:
         "blocked_period": "month",
     }
     assert Ledger.from_dict(data, NOW).blocked_until is None
+
+
+def test_asking_about_a_later_moment_forgets_nothing() -> None:
+    ledger = Ledger.new(datetime(2026, 6, 30, 23, 59, tzinfo=UTC))
+    now = datetime(2026, 6, 30, 23, 59, tzinfo=UTC)
+    for i in range(9):
+        ledger.record(now + i * SECOND, "summary")
+    later = datetime(2026, 7, 1, 0, 30, tzinfo=UTC)
+    assert ledger.earliest(now + 9 * SECOND, V2_WATT, later) == later
+    assert ledger.minute_count(now + 9 * SECOND) == 9  # nothing pruned by the look ahead
+    assert ledger.month_count == 9  # and the month did not roll early
+    assert ledger.earliest(now + 9 * SECOND, V2_WATT) == now + 60 * SECOND

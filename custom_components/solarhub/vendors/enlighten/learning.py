@@ -32,11 +32,12 @@ def _number(value: object) -> float | None:
 class CadenceLearner:
     """Learns how often the Envoy uploads from the steps of ``last_report_at``.
 
-    The estimate is the lower quartile of the last 15 steps: a skipped poll (night, a tight
-    budget) or a missed upload only makes a step longer, so the short steps are the cadence.
-    Until three steps are known it is at most 15 minutes. A poll timed at every k-th upload
-    sees only k-fold steps; the planner probes halfway between uploads when the budget allows,
-    which finds a shorter cadence again.
+    A skipped poll (night, a tight budget) or a missed upload makes a step a whole multiple of
+    the cadence, so the estimate is the approximate common divisor of the last 15 steps: the
+    lower quartile, or the largest fraction of it (a half, a third, ...) that 80 % of the steps
+    are multiples of. Until three steps are known it is at most 15 minutes. Polls at exactly
+    every k-th upload see only k-fold steps; the planner probes halfway between uploads when
+    the budget allows, which finds the shorter cadence again.
     """
 
     steps: list[float] = field(default_factory=list)
@@ -47,7 +48,7 @@ class CadenceLearner:
         """The learned upload cadence (15 minutes until there is a step), 5 min ... 12 h."""
         if not self.steps:
             return DEFAULT_CADENCE
-        estimate = timedelta(seconds=sorted(self.steps)[len(self.steps) // 4])
+        estimate = timedelta(seconds=_common_step(self.steps))
         if len(self.steps) < 3:
             estimate = min(estimate, DEFAULT_CADENCE)
         return min(MAX_CADENCE, max(MIN_CADENCE, estimate))
@@ -89,6 +90,24 @@ class CadenceLearner:
         if last is not None and last > 0:
             learner.last_report = datetime.fromtimestamp(last, UTC)
         return learner
+
+
+def _common_step(steps: list[float]) -> float:
+    """The approximate common divisor of jittery steps (seconds), see ``CadenceLearner``."""
+    quartile = sorted(steps)[len(steps) // 4]
+    for parts in range(1, 7):
+        candidate = quartile / parts
+        if candidate < MIN_CADENCE.total_seconds():
+            break
+        tolerance = max(120.0, 0.15 * candidate)
+        fits = sum(
+            1
+            for step in steps
+            if abs(step - candidate * max(1, round(step / candidate))) <= tolerance
+        )
+        if fits >= 0.8 * len(steps):
+            return candidate
+    return quartile
 
 
 @dataclass(frozen=True, slots=True)

@@ -153,10 +153,10 @@ class Ledger:
         """Requests left in the ledger's month."""
         return max(0, plan.per_month - self.month_count)
 
-    def earliest(self, now: datetime, plan: Plan) -> datetime:
-        """The first moment at or after ``now`` a request may be sent without passing a limit."""
+    def earliest(self, now: datetime, plan: Plan, not_before: datetime | None = None) -> datetime:
+        """The first moment from ``now`` (or ``not_before``) a request may go within every limit."""
         self.roll(now)
-        moment = now
+        moment = now if not_before is None else max(now, not_before)
         if self.blocked_until is not None:
             moment = max(moment, self.blocked_until)
         if self.month_remaining(plan) == 0:

@@ -47,6 +47,8 @@ from .plans import Plan
 PLANNER_VERSION: Final = 1
 MARGIN: Final = timedelta(seconds=90)
 """Wait this long after an expected upload before polling (processing delay, clock skew)."""
+WIDE_MARGIN: Final = timedelta(seconds=150)
+"""The margin where polls are scarce (every k-th upload): a late upload costs a second poll."""
 _DAY: Final = timedelta(days=1)
 
 
@@ -455,7 +457,7 @@ class Planner:
             done = max(0.0, (last_poll - MARGIN - window.start) / rhythm.spacing)
             grid = window.start + rhythm.spacing * (math.floor(done) + 1 if done else 0)
             uploads = max(1, math.ceil((grid - last_report) / cadence))
-            target = max(last_report + cadence * uploads + MARGIN, last_poll + cadence / 2)
+            target = max(last_report + cadence * uploads + WIDE_MARGIN, last_poll + cadence / 2)
         target = max(target, now)
         if window.start <= target <= window.end:
             return target
@@ -537,7 +539,7 @@ class Planner:
             return None
         due = [a for a in actions if a.at <= now] or actions[:1]
         chosen = min(due, key=lambda a: (_Priority[a.kind.name], a.at))
-        return replace(chosen, at=self.ledger.earliest(chosen.at, self.plan))
+        return replace(chosen, at=self.ledger.earliest(now, self.plan, chosen.at))
 
     def allowed_at(self, now: datetime) -> datetime:
         """The first moment an unplanned request (a token refresh) may be sent."""
@@ -548,7 +550,7 @@ class Planner:
         ledger, plan = self.ledger, self.plan
         ledger.roll(now)
         polls = [a.at for a in self.candidates(now) if a.kind is RequestKind.SUMMARY]
-        next_poll = ledger.earliest(min(polls), plan) if polls else None
+        next_poll = ledger.earliest(now, plan, min(polls)) if polls else None
         return BudgetStatus(
             requests_this_month=ledger.month_count,
             monthly_limit=plan.per_month,
