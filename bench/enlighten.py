@@ -679,12 +679,16 @@ class PeerResult:
     per_minute_peak: int = 0
 
 
-async def run_peer(peer: Peer, plan: Plan, days: float) -> PeerResult:
-    """``peer``'s plan for ``days`` on one system against its own simulator."""
+async def run_peer(
+    peer: Peer, plan: Plan, days: float, systems: tuple[SystemSpec, ...] = ONE
+) -> PeerResult:
+    """``peer``'s plan for ``days`` on the first of ``systems`` against its own simulator."""
     result = PeerResult(peer, plan)
     clock = SimClock.fixed(START)
-    config = EnlightenConfig(systems=ONE, minute_limit=plan.per_minute, month_limit=plan.per_month)
-    system_id = ONE[0].system_id
+    config = EnlightenConfig(
+        systems=systems, minute_limit=plan.per_minute, month_limit=plan.per_month
+    )
+    system_id = systems[0].system_id
     async with (
         EnlightenSimulator(config, clock) as sim,
         aiohttp.ClientSession() as http,
