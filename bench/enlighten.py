@@ -760,6 +760,10 @@ def solarhub_table(results: Sequence[RunResult]) -> str:
             for r in results
         ],
     )
+    add(
+        "planner's ledger, most in one month (with token refreshes)",
+        [f"{r.planner_month_max:,}" for r in results],
+    )
     add("409 (v2) / 429 (v4)", [str(r.rejected) for r in results])
     add("503 (overlapping requests)", [str(r.rejected_busy) for r in results])
     add(
@@ -900,10 +904,12 @@ def peer_table(peers: Sequence[PeerResult], ours: Sequence[RunResult]) -> str:
 
 async def bench(days: float, *, by_day: bool, scenarios: Sequence[Scenario] = SCENARIOS) -> str:
     """Every run, then the tables."""
+    wall, cpu = time.perf_counter(), time.process_time()
     ours = [await run_solarhub(scenario, days) for scenario in scenarios]
-    wall = time.perf_counter()
+    ours_wall, ours_cpu = time.perf_counter() - wall, time.process_time() - cpu
+    wall, cpu = time.perf_counter(), time.process_time()
     peers = [await run_peer(peer, plan, days) for plan in (V2_WATT, PLAN_1000) for peer in PEERS]
-    peer_seconds = time.perf_counter() - wall
+    peer_wall, peer_cpu = time.perf_counter() - wall, time.process_time() - cpu
     restart_text = ", ".join(f"{at:%m-%d %H:%M} (down {down})" for at, down in restarts(days))
     parts = [
         f"Enlighten request budget: {days:g} simulated days from {START:%Y-%m-%d} (UTC months)",
@@ -922,8 +928,11 @@ async def bench(days: float, *, by_day: bool, scenarios: Sequence[Scenario] = SC
     parts += [f"  {r.scenario.label}: {dict(sorted(r.kinds.items()))}" for r in ours]
     parts += [
         "",
-        f"Fixed-interval plans of other integrations, one system, v2 client ({peer_seconds:.0f} s)",
+        "Fixed-interval plans of other integrations, one system, v2 client",
         peer_table(peers, ours),
+        "",
+        f"bench time: SolarHub runs {ours_wall:.0f} s wall / {ours_cpu:.0f} s CPU, "
+        f"fixed-interval plans {peer_wall:.0f} s wall / {peer_cpu:.0f} s CPU",
     ]
     if by_day:
         for result in ours:
