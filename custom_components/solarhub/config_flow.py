@@ -1,8 +1,9 @@
-"""Config flow: pick a vendor, enter its credentials, test them before anything is stored."""
+"""Config flow: the vendor menu; every further step is the vendor's (``vendors/*/flow.py``)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from functools import partial
 from typing import Any, override
 
 from homeassistant.config_entries import (
@@ -11,243 +12,116 @@ from homeassistant.config_entries import (
     ConfigFlowResult,
     OptionsFlowWithReload,
 )
-from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import callback
-from homeassistant.helpers.selector import (
-    NumberSelector,
-    NumberSelectorConfig,
-    NumberSelectorMode,
-    SelectSelector,
-    SelectSelectorConfig,
-)
-import probatio as vol
 
-from .api.tigo.models import TigoSystem
-from .const import CONF_SERVICE_CODE, CONF_SYSTEMS, CONF_VENDOR, DOMAIN, Vendor
-from .vendors.plenticore import flow as plenticore
-from .vendors.plenticore.options import MINIMUMS as PLENTICORE_MINIMUMS, PlenticoreOptions
-from .vendors.probe import FieldError
-from .vendors.tigo import flow as tigo
-from .vendors.tigo.options import MINIMUMS as TIGO_MINIMUMS, PanelMetric, TigoOptions
+from .const import CONF_VENDOR, DOMAIN, Vendor
+from .vendors.enlighten.flow import EnlightenFlow
+from .vendors.flow import (
+    StepInput,
+    SystemChoice,
+    SystemPick,
+    SystemsChosen,
+    VendorFlow,
+)
+from .vendors.plenticore.flow import PlenticoreFlow
+from .vendors.tigo.flow import TigoFlow
+
+# The vendor menu, in the order shown: adding a vendor adds its package and one line here.
+VENDOR_FLOWS: Mapping[Vendor, type[VendorFlow]] = {
+    Vendor.PLENTICORE: PlenticoreFlow,
+    Vendor.TIGO: TigoFlow,
+    Vendor.ENLIGHTEN: EnlightenFlow,
+}
+
+type Step = Callable[[StepInput], Awaitable[ConfigFlowResult]]
 
 
 class SolarHubConfigFlow(ConfigFlow, domain=DOMAIN):
-    """Add a vendor account or device."""
+    """Add a vendor account or device; the vendor's ``VendorFlow`` runs the steps."""
 
     VERSION = 1
+    MINOR_VERSION = 2  # 1.2: Tigo titles carry system names instead of the account's e-mail
 
     def __init__(self) -> None:
-        """Nothing learned yet."""
-        self._tigo_data: dict[str, Any] = {}
-        self._tigo_systems: tuple[TigoSystem, ...] = ()
+        """No vendor chosen yet."""
+        self._vendors: dict[Vendor, VendorFlow] = {}
+        self._pick: SystemPick | None = None
 
     @staticmethod
     @callback
     @override
     def async_get_options_flow(config_entry: ConfigEntry) -> SolarHubOptionsFlow:
-        """Options: poll intervals (and, for Tigo, the panel metrics)."""
+        """Options: the vendor's poll intervals and choices."""
         return SolarHubOptionsFlow()
 
     @override
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Let the user pick the vendor."""
-        return self.async_show_menu(step_id="user", menu_options=[v.value for v in Vendor])
-
-    # -- KOSTAL PLENTICORE ------------------------------------------------------------------------
-
-    async def async_step_plenticore(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """Host and credentials of a PLENTICORE."""
-        errors: dict[str, str] = {}
-        if user_input is not None:
-            user_input[CONF_HOST] = user_input[CONF_HOST].strip()
-            try:
-                inverter = await plenticore.probe_plenticore(self.hass, user_input)
-            except FieldError as err:
-                errors[err.field] = err.error
-            else:
-                await self.async_set_unique_id(inverter.serial)
-                self._abort_if_unique_id_configured(updates={CONF_HOST: user_input[CONF_HOST]})
-                return self.async_create_entry(
-                    title=inverter.title, data={CONF_VENDOR: Vendor.PLENTICORE, **user_input}
-                )
-        return self.async_show_form(
-            step_id="plenticore",
-            data_schema=plenticore.credentials_schema(user_input or {}),
-            errors=errors,
-        )
-
-    # -- Tigo -------------------------------------------------------------------------------------
-
-    async def async_step_tigo(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Tigo account credentials (the API address is an advanced, collapsed field)."""
-        errors: dict[str, str] = {}
-        if user_input is not None:
-            data = tigo.flatten(user_input)
-            data[CONF_USERNAME] = data[CONF_USERNAME].strip()
-            try:
-                account = await tigo.probe_tigo(self.hass, data)
-            except FieldError as err:
-                errors[err.field] = err.error
-            else:
-                await self.async_set_unique_id(f"tigo_{account.user_id}")
-                self._abort_if_unique_id_configured()
-                self._tigo_data = {CONF_VENDOR: Vendor.TIGO, **data}
-                self._tigo_systems = account.systems
-                return await self.async_step_tigo_systems()
-        return self.async_show_form(
-            step_id="tigo",
-            data_schema=tigo.credentials_schema(tigo.flatten(user_input) if user_input else {}),
-            errors=errors,
-        )
-
-    async def async_step_tigo_systems(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """Which of the account's systems to add."""
-        errors: dict[str, str] = {}
-        if user_input is not None:
-            if chosen := [int(system_id) for system_id in user_input[CONF_SYSTEMS]]:
-                return self.async_create_entry(
-                    title=f"Tigo ({self._tigo_data[CONF_USERNAME]})",
-                    data={**self._tigo_data, CONF_SYSTEMS: chosen},
-                )
-            errors[CONF_SYSTEMS] = "no_system_chosen"
-        return self.async_show_form(
-            step_id="tigo_systems",
-            data_schema=tigo.systems_schema(self._tigo_systems, None),
-            errors=errors,
-        )
-
-    # -- reauth and reconfigure -------------------------------------------------------------------
+        return self.async_show_menu(step_id="user", menu_options=[str(v) for v in VENDOR_FLOWS])
 
     async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
-        """The vendor refused the stored credentials."""
-        return await self.async_step_reauth_confirm()
+        """The vendor refused the stored credentials: its ``reauth_<vendor>`` step asks again."""
+        return await self._step(f"reauth_{entry_data[CONF_VENDOR]}")(None)
 
-    async def async_step_reauth_confirm(
-        self, user_input: dict[str, Any] | None = None
+    async def async_step_reconfigure(self, user_input: StepInput = None) -> ConfigFlowResult:
+        """The entry's ``reconfigure_<vendor>`` step."""
+        vendor = self._get_reconfigure_entry().data[CONF_VENDOR]
+        return await self._step(f"reconfigure_{vendor}")(user_input)
+
+    async def async_pick_systems(
+        self,
+        systems: Sequence[SystemChoice],
+        selected: Sequence[int] | None,
+        chosen: SystemsChosen,
     ) -> ConfigFlowResult:
-        """Ask for the password (and, for a PLENTICORE installer, the service code) again."""
-        entry = self._get_reauth_entry()
-        vendor = Vendor(entry.data[CONF_VENDOR])
-        errors: dict[str, str] = {}
-        if user_input is not None:
-            data = {**entry.data, **user_input}
-            try:
-                unique_id = await self._probe(vendor, data)
-            except FieldError as err:
-                errors[err.field] = err.error
-            else:
-                await self.async_set_unique_id(unique_id)
-                self._abort_if_unique_id_mismatch(reason="different_device")
-                updates = {CONF_PASSWORD: user_input[CONF_PASSWORD]}
-                if vendor is Vendor.PLENTICORE:
-                    updates[CONF_SERVICE_CODE] = user_input.get(CONF_SERVICE_CODE)
-                return self.async_update_reload_and_abort(entry, data_updates=updates)
-        if vendor is Vendor.PLENTICORE:
-            schema = plenticore.credentials_schema(entry.data, with_host=False)
-            placeholders = {"name": entry.data[CONF_HOST]}
-        else:
-            schema = tigo.credentials_schema(entry.data, with_username=False)
-            placeholders = {"name": entry.data[CONF_USERNAME]}
-        return self.async_show_form(
-            step_id="reauth_confirm",
-            data_schema=schema,
-            description_placeholders=placeholders,
-            errors=errors,
-        )
+        """Show the shared ``systems`` step; ``chosen`` gets the ids once at least one is ticked."""
+        self._pick = SystemPick(tuple(systems), tuple(selected) if selected else None, chosen)
+        return await self._pick.async_step(self, None)
 
-    async def async_step_reconfigure(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """A PLENTICORE moved to another address; a Tigo account adds or drops systems."""
-        entry = self._get_reconfigure_entry()
-        if entry.data[CONF_VENDOR] == Vendor.TIGO:
-            return await self.async_step_reconfigure_tigo(user_input)
-        errors: dict[str, str] = {}
-        if user_input is not None:
-            host = user_input[CONF_HOST].strip()
-            try:
-                unique_id = await self._probe(Vendor.PLENTICORE, {**entry.data, CONF_HOST: host})
-            except FieldError as err:
-                errors[err.field if err.field == CONF_HOST else "base"] = err.error
-            else:
-                await self.async_set_unique_id(unique_id)
-                self._abort_if_unique_id_mismatch(reason="different_device")
-                return self.async_update_reload_and_abort(entry, data_updates={CONF_HOST: host})
-        return self.async_show_form(
-            step_id="reconfigure",
-            data_schema=plenticore.host_schema(entry.data[CONF_HOST]),
-            errors=errors,
-        )
+    def __getattr__(self, name: str) -> Step:
+        """Home Assistant looks up ``async_step_<step id>``: vendor step ids lead to the vendor.
 
-    async def async_step_reconfigure_tigo(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """Choose again which of the account's systems are added."""
-        entry = self._get_reconfigure_entry()
-        errors: dict[str, str] = {}
-        if not self._tigo_systems:
-            try:
-                account = await tigo.probe_tigo(self.hass, entry.data)
-            except FieldError as err:
-                return self.async_abort(reason=err.error)
-            self._tigo_systems = account.systems
-        if user_input is not None:
-            if chosen := [int(system_id) for system_id in user_input[CONF_SYSTEMS]]:
-                return self.async_update_reload_and_abort(
-                    entry, data_updates={CONF_SYSTEMS: chosen}
-                )
-            errors[CONF_SYSTEMS] = "no_system_chosen"
-        return self.async_show_form(
-            step_id="reconfigure_tigo",
-            data_schema=tigo.systems_schema(self._tigo_systems, entry.data[CONF_SYSTEMS]),
-            errors=errors,
-        )
+        ``systems`` exists while a vendor has handed its systems to ``async_pick_systems``.
+        """
+        if name == "async_step_systems" and self._pick is not None:
+            return partial(self._pick.async_step, self)
+        if (target := STEPS.get(name.removeprefix("async_step_"))) is None:
+            raise AttributeError(name)
+        vendor, method = target
+        if (flow := self._vendors.get(vendor)) is None:
+            flow = self._vendors[vendor] = VENDOR_FLOWS[vendor](self)
+        step: Step = getattr(flow, method)
+        return step
 
-    async def _probe(self, vendor: Vendor, data: Mapping[str, Any]) -> str:
-        """Test the credentials; return the unique id they belong to."""
-        if vendor is Vendor.PLENTICORE:
-            return (await plenticore.probe_plenticore(self.hass, data)).serial
-        return f"tigo_{(await tigo.probe_tigo(self.hass, data)).user_id}"
+    def _step(self, step_id: str) -> Step:
+        step: Step = getattr(self, f"async_step_{step_id}")
+        return step
 
 
-def _seconds(minimum: int) -> NumberSelector:
-    return NumberSelector(
-        NumberSelectorConfig(
-            min=minimum, max=3600, step=1, unit_of_measurement="s", mode=NumberSelectorMode.BOX
-        )
-    )
+def _steps() -> dict[str, tuple[Vendor, str]]:
+    """Each vendor step id and the ``VendorFlow`` method that runs it."""
+    steps: dict[str, tuple[Vendor, str]] = {}
+    for vendor, flow in VENDOR_FLOWS.items():
+        steps[vendor] = (vendor, "async_step_setup")
+        steps[f"reauth_{vendor}"] = (vendor, "async_step_reauth")
+        steps[f"reconfigure_{vendor}"] = (vendor, "async_step_reconfigure")
+        steps.update({f"{vendor}_{name}": (vendor, f"async_step_{name}") for name in flow.steps})
+    return steps
+
+
+STEPS = _steps()
 
 
 class SolarHubOptionsFlow(OptionsFlowWithReload):
-    """Poll intervals never below the vendor's safe minimum; for Tigo also the panel metrics."""
+    """The vendor's options form; the entry reloads with the new options."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Show the options; the entry reloads with the new ones."""
-        vendor = Vendor(self.config_entry.data[CONF_VENDOR])
+        """Show the options; lists stay lists, everything else is a whole number of seconds."""
         if user_input is not None:
             return self.async_create_entry(
                 data={k: v if isinstance(v, list) else int(v) for k, v in user_input.items()}
             )
-        fields: dict[vol.Marker, Any] = {}
-        if vendor is Vendor.PLENTICORE:
-            current: Any = PlenticoreOptions.from_entry(self.config_entry)
-            minimums = PLENTICORE_MINIMUMS
-        else:
-            current = TigoOptions.from_entry(self.config_entry)
-            minimums = TIGO_MINIMUMS
-            fields[
-                vol.Required("panel_metrics", default=[m.value for m in current.panel_metrics])
-            ] = SelectSelector(
-                SelectSelectorConfig(
-                    options=[m.value for m in PanelMetric],
-                    multiple=True,
-                    translation_key="panel_metrics",
-                )
-            )
-        for name, minimum in minimums.items():
-            fields[vol.Required(name, default=getattr(current, name))] = _seconds(minimum)
-        return self.async_show_form(step_id="init", data_schema=vol.Schema(fields))
+        vendor = Vendor(self.config_entry.data[CONF_VENDOR])
+        return self.async_show_form(
+            step_id="init", data_schema=VENDOR_FLOWS[vendor].options_schema(self.config_entry)
+        )

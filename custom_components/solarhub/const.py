@@ -19,3 +19,4 @@ class Vendor(StrEnum):
 
     PLENTICORE = "plenticore"
     TIGO = "tigo"
+    ENLIGHTEN = "enlighten"

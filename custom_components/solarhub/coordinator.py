@@ -42,9 +42,12 @@ class SolarHubCoordinator[DataT](DataUpdateCoordinator[DataT]):
         entry: SolarHubConfigEntry,
         *,
         name: str,
-        update_interval: timedelta,
+        update_interval: timedelta | None,
     ) -> None:
-        """Create a coordinator that only notifies listeners when the data changed."""
+        """Create a coordinator that only notifies listeners when the data changed.
+
+        ``update_interval`` None: the vendor pushes data (``async_set_updated_data``).
+        """
         super().__init__(
             hass,
             _LOGGER,

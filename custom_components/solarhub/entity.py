@@ -25,6 +25,8 @@ class SolarHubEntityDescription(EntityDescription):
 
     # False when the data point this entity shows is missing from the coordinator's data.
     available_fn: Callable[[Any], bool] = _always_available
+    # Where a vendor's terms require it (Enlighten: "Powered by Enphase Energy").
+    attribution: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -54,6 +56,7 @@ class SolarHubEntity[DescriptionT: SolarHubEntityDescription](
         self._attr_unique_id = spec.unique_id
         self._attr_device_info = spec.device_info
         self._available_fn = spec.description.available_fn
+        self._attr_attribution = spec.description.attribution
 
     @property
     @override

@@ -23,3 +23,7 @@ async def async_setup_vendor(hass: HomeAssistant, entry: SolarHubConfigEntry) ->
             from .tigo.runtime import async_setup_tigo  # noqa: PLC0415
 
             return await async_setup_tigo(hass, entry)
+        case Vendor.ENLIGHTEN:
+            from .enlighten.runtime import async_setup_enlighten  # noqa: PLC0415
+
+            return await async_setup_enlighten(hass, entry)

@@ -77,7 +77,7 @@ async def test_wrong_password_then_recovery(
     flow_id = await _start(hass)
     result = await _submit(hass, flow_id, {CONF_HOST: plenticore.host, CONF_PASSWORD: "wrong"})
     assert result["type"] is FlowResultType.FORM
-    assert result["errors"] == {CONF_PASSWORD: "invalid_auth"}
+    assert result["errors"] == {CONF_PASSWORD: "invalid_auth_plenticore"}
     assert not hass.config_entries.async_entries(DOMAIN)  # nothing stored
 
     result = await _submit(
@@ -176,7 +176,7 @@ async def test_already_configured(
         hass, flow_id, {CONF_HOST: plenticore.host, CONF_PASSWORD: plenticore_config.password}
     )
     assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "already_configured"
+    assert result["reason"] == "already_configured_plenticore"
 
 
 async def test_reauth(
@@ -187,9 +187,9 @@ async def test_reauth(
 ) -> None:
     await setup_entry(hass, plenticore_entry)
     result = await plenticore_entry.start_reauth_flow(hass)
-    assert result["step_id"] == "reauth_confirm"
+    assert result["step_id"] == "reauth_plenticore"
     result = await _submit(hass, result["flow_id"], {CONF_PASSWORD: "wrong"})
-    assert result["errors"] == {CONF_PASSWORD: "invalid_auth"}
+    assert result["errors"] == {CONF_PASSWORD: "invalid_auth_plenticore"}
     result = await _submit(
         hass,
         result["flow_id"],
@@ -211,7 +211,7 @@ async def test_reconfigure_new_host(
 ) -> None:
     await setup_entry(hass, plenticore_entry)
     result = await plenticore_entry.start_reconfigure_flow(hass)
-    assert result["step_id"] == "reconfigure"
+    assert result["step_id"] == "reconfigure_plenticore"
     result = await _submit(hass, result["flow_id"], {CONF_HOST: "127.0.0.1:1"})
     assert result["errors"] == {CONF_HOST: "cannot_connect"}
     moved = PlenticoreSimulator(PlenticoreConfig(rounds=plenticore.config.rounds))
@@ -250,7 +250,7 @@ async def test_other_inverter_is_refused(
             data = {CONF_HOST: other.host}
         result = await _submit(hass, result["flow_id"], data)
         assert result["type"] is FlowResultType.ABORT
-        assert result["reason"] == "different_device"
+        assert result["reason"] == "different_device_plenticore"
     finally:
         await hass.config_entries.async_unload(plenticore_entry.entry_id)
         await other.stop()

@@ -42,7 +42,7 @@ async def test_account_with_chosen_systems(
     result = await hass.config_entries.flow.async_configure(
         flow_id, _credentials(tigo, tigo_config)
     )
-    assert result["step_id"] == "tigo_systems"
+    assert result["step_id"] == "systems"
     home, garage = tigo.systems[0].system_id, tigo.systems[1].system_id
     result = await hass.config_entries.flow.async_configure(flow_id, {CONF_SYSTEMS: []})
     assert result["errors"] == {CONF_SYSTEMS: "no_system_chosen"}
@@ -71,8 +71,8 @@ async def test_all_systems_offered_and_preselected(
 @pytest.mark.parametrize(
     ("change", "fault", "errors"),
     [
-        ({CONF_PASSWORD: "wrong"}, None, {CONF_PASSWORD: "invalid_auth"}),
-        ({}, ("503", "users/login"), {"base": "cloud_unavailable"}),
+        ({CONF_PASSWORD: "wrong"}, None, {CONF_PASSWORD: "invalid_auth_tigo"}),
+        ({}, ("503", "users/login"), {"base": "cannot_connect"}),
         ({}, ("429", "users/login"), {"base": "rate_limited"}),
         ({}, ("malformed", "systems"), {"base": "unexpected_response"}),
     ],
@@ -96,7 +96,7 @@ async def test_errors_then_recovery(
     result = await hass.config_entries.flow.async_configure(
         flow_id, _credentials(tigo, tigo_config)
     )
-    assert result["step_id"] == "tigo_systems"
+    assert result["step_id"] == "systems"
 
 
 @pytest.mark.parametrize("tigo_config", [TigoConfig(premium=False)])
@@ -118,7 +118,7 @@ async def test_unreachable_and_invalid_api_address(
     result = await hass.config_entries.flow.async_configure(
         flow_id, _credentials(tigo, tigo_config, **unreachable)
     )
-    assert result["errors"] == {"base": "cloud_unavailable"}
+    assert result["errors"] == {"base": "cannot_connect"}
     invalid = {"advanced": {CONF_BASE_URL: "ftp://example"}}
     result = await hass.config_entries.flow.async_configure(
         flow_id, _credentials(tigo, tigo_config, **invalid)
@@ -135,7 +135,7 @@ async def test_same_account_twice_is_refused(
         flow_id, _credentials(tigo, tigo_config)
     )
     assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "already_configured"
+    assert result["reason"] == "already_configured_tigo"
 
 
 async def test_reauth_with_new_password(
@@ -145,11 +145,11 @@ async def test_reauth_with_new_password(
     tigo_config.password = "New-Password-1"
     tigo.expire_tokens()
     result = await tigo_entry.start_reauth_flow(hass)
-    assert result["step_id"] == "reauth_confirm"
+    assert result["step_id"] == "reauth_tigo"
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_PASSWORD: "still-wrong"}
     )
-    assert result["errors"] == {CONF_PASSWORD: "invalid_auth"}
+    assert result["errors"] == {CONF_PASSWORD: "invalid_auth_tigo"}
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_PASSWORD: "New-Password-1"}
     )
@@ -163,7 +163,7 @@ async def test_reconfigure_systems(
 ) -> None:
     await setup_entry(hass, tigo_entry)
     result = await tigo_entry.start_reconfigure_flow(hass)
-    assert result["step_id"] == "reconfigure_tigo"
+    assert result["step_id"] == "systems"
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_SYSTEMS: []})
     assert result["errors"] == {CONF_SYSTEMS: "no_system_chosen"}
     garage = tigo.systems[1].system_id
@@ -184,7 +184,7 @@ async def test_reconfigure_when_cloud_refuses(
     tigo.expire_tokens()
     result = await tigo_entry.start_reconfigure_flow(hass)
     assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "cloud_unavailable"
+    assert result["reason"] == "cannot_connect"
 
 
 async def test_options_panel_metrics_and_intervals(
@@ -204,3 +204,68 @@ async def test_options_panel_metrics_and_intervals(
         "live_interval": 600,
         "alerts_interval": 1800,
     }
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "http://127.0.0.1:99999/api/v3/"])
+async def test_unparsable_api_address_is_a_field_error(
+    hass: HomeAssistant, tigo: TigoSimulator, tigo_config: TigoConfig, url: str
+) -> None:
+    flow_id = await _start(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, _credentials(tigo, tigo_config, advanced={CONF_BASE_URL: url})
+    )
+    assert result["errors"] == {"base": "invalid_base_url"}
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, _credentials(tigo, tigo_config)
+    )
+    assert result["step_id"] == "systems"
+
+
+async def test_account_without_systems(
+    hass: HomeAssistant, tigo: TigoSimulator, tigo_config: TigoConfig
+) -> None:
+    flow_id = await _start(hass)
+    systems, tigo.systems = tigo.systems, ()  # every system removed from the account
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, _credentials(tigo, tigo_config)
+    )
+    assert result["errors"] == {"base": "no_systems"}
+    tigo.systems = systems
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, _credentials(tigo, tigo_config)
+    )
+    assert result["step_id"] == "systems"
+
+
+async def test_title_names_the_systems_not_the_account(
+    hass: HomeAssistant, tigo: TigoSimulator, tigo_config: TigoConfig
+) -> None:
+    flow_id = await _start(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, _credentials(tigo, tigo_config)
+    )
+    options = result["data_schema"].schema[CONF_SYSTEMS].config["options"]
+    assert [o["label"] for o in options] == [f"{s.name} ({s.timezone})" for s in tigo.systems]
+    home, garage = tigo.systems[0], tigo.systems[1]
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_SYSTEMS: [str(home.system_id), str(garage.system_id)]}
+    )
+    assert result["title"] == f"Tigo {home.name}, {garage.name}"
+    assert tigo_config.username not in result["title"]
+    await hass.async_block_till_done()
+
+
+async def test_reconfigure_preselects_the_entry_systems_and_retitles(
+    hass: HomeAssistant, tigo: TigoSimulator, tigo_entry: MockConfigEntry
+) -> None:
+    await setup_entry(hass, tigo_entry)
+    result = await tigo_entry.start_reconfigure_flow(hass)
+    default = next(iter(result["data_schema"].schema)).default()
+    assert default == [str(tigo.systems[0].system_id)]
+    home, garage = tigo.systems[0], tigo.systems[1]
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_SYSTEMS: [str(home.system_id), str(garage.system_id)]}
+    )
+    assert result["reason"] == "reconfigure_successful"
+    assert tigo_entry.title == f"Tigo {home.name}, {garage.name}"
+    await hass.async_block_till_done()

@@ -1,11 +1,11 @@
-"""The PLENTICORE part of the config flow: the form and the connection probe."""
+"""The PLENTICORE steps of the config flow: host and credentials, reauth, a new address, options."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any, override
 
 from homeassistant.const import CONF_HOST, CONF_PASSWORD
 from homeassistant.core import HomeAssistant
@@ -26,10 +26,15 @@ from ...api.errors import (
     UnsupportedDeviceError,
 )
 from ...api.plenticore.client import PlenticoreClient
-from ...const import CONF_SERVICE_CODE
+from ...const import CONF_SERVICE_CODE, CONF_VENDOR, Vendor
+from ..flow import StepInput, VendorFlow, interval_fields
 from ..probe import FieldError
 from .controls import LOCAL
+from .options import MINIMUMS, PlenticoreOptions
 from .runtime import NETWORK, read_device
+
+if TYPE_CHECKING:
+    from homeassistant.config_entries import ConfigEntry, ConfigFlowResult
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -66,7 +71,7 @@ async def probe_plenticore(hass: HomeAssistant, data: Mapping[str, Any]) -> Inve
     except InvalidServiceCodeError as err:
         raise FieldError(CONF_SERVICE_CODE, "invalid_service_code") from err
     except AuthenticationError as err:
-        raise FieldError(CONF_PASSWORD, "invalid_auth") from err
+        raise FieldError(CONF_PASSWORD, "invalid_auth_plenticore") from err
     except SolarHubApiError as err:
         _LOGGER.warning("Unexpected answer from %s: %s", host, err)
         raise FieldError("base", "unexpected_response") from err
@@ -98,3 +103,91 @@ def credentials_schema(defaults: Mapping[str, Any], *, with_host: bool = True) -
 def host_schema(host: str) -> vol.Schema:
     """The reconfigure form: a new address for the same inverter."""
     return vol.Schema({vol.Required(CONF_HOST, default=host): TEXT})
+
+
+class PlenticoreFlow(VendorFlow):
+    """An inverter on the local network: its serial is the unique id."""
+
+    vendor = Vendor.PLENTICORE
+
+    @override
+    async def async_step_setup(self, user_input: StepInput) -> ConfigFlowResult:
+        """Host and credentials; the probe logs in with them before anything is stored."""
+        flow = self.flow
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            user_input[CONF_HOST] = user_input[CONF_HOST].strip()
+            try:
+                inverter = await probe_plenticore(flow.hass, user_input)
+            except FieldError as err:
+                errors[err.field] = err.error
+            else:
+                await flow.async_set_unique_id(inverter.serial)
+                flow._abort_if_unique_id_configured(
+                    updates={CONF_HOST: user_input[CONF_HOST]},
+                    error="already_configured_plenticore",
+                )
+                return flow.async_create_entry(
+                    title=inverter.title, data={CONF_VENDOR: Vendor.PLENTICORE, **user_input}
+                )
+        return flow.async_show_form(
+            step_id=self.vendor,
+            data_schema=credentials_schema(user_input or {}),
+            errors=errors,
+        )
+
+    @override
+    async def async_step_reauth(self, user_input: StepInput) -> ConfigFlowResult:
+        """The password (and, for an installer, the service code) again."""
+        flow = self.flow
+        entry = flow._get_reauth_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            try:
+                inverter = await probe_plenticore(flow.hass, {**entry.data, **user_input})
+            except FieldError as err:
+                errors[err.field] = err.error
+            else:
+                await flow.async_set_unique_id(inverter.serial)
+                flow._abort_if_unique_id_mismatch(reason="different_device_plenticore")
+                return flow.async_update_reload_and_abort(
+                    entry,
+                    data_updates={
+                        CONF_PASSWORD: user_input[CONF_PASSWORD],
+                        CONF_SERVICE_CODE: user_input.get(CONF_SERVICE_CODE),
+                    },
+                )
+        return flow.async_show_form(
+            step_id=f"reauth_{self.vendor}",
+            data_schema=credentials_schema(entry.data, with_host=False),
+            description_placeholders={"name": entry.data[CONF_HOST]},
+            errors=errors,
+        )
+
+    @override
+    async def async_step_reconfigure(self, user_input: StepInput) -> ConfigFlowResult:
+        """The same inverter (the same serial) at a new address."""
+        flow = self.flow
+        entry = flow._get_reconfigure_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            host = user_input[CONF_HOST].strip()
+            try:
+                inverter = await probe_plenticore(flow.hass, {**entry.data, CONF_HOST: host})
+            except FieldError as err:
+                errors[err.field if err.field == CONF_HOST else "base"] = err.error
+            else:
+                await flow.async_set_unique_id(inverter.serial)
+                flow._abort_if_unique_id_mismatch(reason="different_device_plenticore")
+                return flow.async_update_reload_and_abort(entry, data_updates={CONF_HOST: host})
+        return flow.async_show_form(
+            step_id=f"reconfigure_{self.vendor}",
+            data_schema=host_schema(entry.data[CONF_HOST]),
+            errors=errors,
+        )
+
+    @override
+    @staticmethod
+    def options_schema(entry: ConfigEntry) -> vol.Schema:
+        """Poll intervals, never below the inverter's safe minimums."""
+        return vol.Schema(interval_fields(PlenticoreOptions.from_entry(entry), MINIMUMS))

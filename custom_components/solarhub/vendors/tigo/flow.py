@@ -1,21 +1,19 @@
-"""The Tigo part of the config flow: credentials, the systems to add, and the login probe."""
+"""The Tigo steps of the config flow: account, systems, reauth, reconfigure, options."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any, override
 
 from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import section
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
-    SelectOptionDict,
     SelectSelector,
     SelectSelectorConfig,
-    SelectSelectorMode,
     TextSelector,
     TextSelectorConfig,
     TextSelectorType,
@@ -32,8 +30,15 @@ from ...api.errors import (
 )
 from ...api.tigo.client import DEFAULT_BASE_URL, TigoClient
 from ...api.tigo.models import TigoSystem
-from ...const import CONF_ADVANCED, CONF_BASE_URL, CONF_SYSTEMS
+from ...const import CONF_ADVANCED, CONF_BASE_URL, CONF_SYSTEMS, CONF_VENDOR, Vendor
+from ..flow import StepInput, SystemChoice, VendorFlow, interval_fields
 from ..probe import FieldError
+from .options import MINIMUMS, PanelMetric, TigoOptions
+
+if TYPE_CHECKING:
+    from homeassistant.config_entries import ConfigEntry, ConfigFlowResult
+
+    from ...config_flow import SolarHubConfigFlow
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -57,29 +62,27 @@ def flatten(user_input: Mapping[str, Any]) -> dict[str, Any]:
 
 async def probe_tigo(hass: HomeAssistant, data: Mapping[str, Any]) -> Account:
     """Log in (only Premium accounts may use the API), list the systems, log out."""
-    base_url = URL(data.get(CONF_BASE_URL) or DEFAULT_BASE_URL)
-    if base_url.scheme not in ("http", "https") or not base_url.host:
-        raise FieldError("base", "invalid_base_url")
+    raw_url = data.get(CONF_BASE_URL) or DEFAULT_BASE_URL
     try:
-        client = TigoClient(
-            async_get_clientsession(hass),
-            data[CONF_USERNAME],
-            data[CONF_PASSWORD],
-            base_url=data.get(CONF_BASE_URL) or DEFAULT_BASE_URL,
-        )
+        base_url = URL(raw_url)
     except ValueError as err:
         raise FieldError("base", "invalid_base_url") from err
+    if base_url.scheme not in ("http", "https") or not base_url.host:
+        raise FieldError("base", "invalid_base_url")
+    client = TigoClient(
+        async_get_clientsession(hass), data[CONF_USERNAME], data[CONF_PASSWORD], base_url=raw_url
+    )
     try:
         token = await client.login()
         systems = await client.get_systems()
     except AuthenticationError as err:
-        raise FieldError(CONF_PASSWORD, "invalid_auth") from err
+        raise FieldError(CONF_PASSWORD, "invalid_auth_tigo") from err
     except PermissionDeniedError as err:
         raise FieldError("base", "not_premium") from err
     except RateLimitedError as err:
         raise FieldError("base", "rate_limited") from err
     except ApiConnectionError as err:
-        raise FieldError("base", "cloud_unavailable") from err
+        raise FieldError("base", "cannot_connect") from err
     except SolarHubApiError as err:
         _LOGGER.warning("Unexpected answer from the Tigo cloud: %s", err)
         raise FieldError("base", "unexpected_response") from err
@@ -114,19 +117,116 @@ def credentials_schema(defaults: Mapping[str, Any], *, with_username: bool = Tru
     return vol.Schema(fields)
 
 
-def systems_schema(systems: Sequence[TigoSystem], selected: Sequence[int] | None) -> vol.Schema:
-    """Which of the account's systems to add (all by default)."""
-    chosen = [str(s) for s in selected] if selected else [str(s.system_id) for s in systems]
-    return vol.Schema(
-        {
-            vol.Required(CONF_SYSTEMS, default=chosen): SelectSelector(
-                SelectSelectorConfig(
-                    options=[
-                        SelectOptionDict(value=str(s.system_id), label=s.name) for s in systems
-                    ],
-                    multiple=True,
-                    mode=SelectSelectorMode.LIST,
+def choices(systems: Sequence[TigoSystem]) -> list[SystemChoice]:
+    """The account's systems as the shared picker shows them."""
+    return [SystemChoice(s.system_id, s.name, s.timezone) for s in systems]
+
+
+def title(systems: Sequence[TigoSystem], chosen: Sequence[int]) -> str:
+    """The entry's title: the chosen systems' names, never the account's e-mail."""
+    names = [s.name for s in systems if s.system_id in chosen]
+    return f"Tigo {', '.join(names)}"
+
+
+class TigoFlow(VendorFlow):
+    """A Tigo cloud account: its user id is the unique id; it offers one or more systems."""
+
+    vendor = Vendor.TIGO
+
+    def __init__(self, flow: SolarHubConfigFlow) -> None:
+        """Nothing learned yet."""
+        super().__init__(flow)
+        self._data: dict[str, Any] = {}
+        self._systems: tuple[TigoSystem, ...] = ()
+
+    @override
+    async def async_step_setup(self, user_input: StepInput) -> ConfigFlowResult:
+        """Account credentials (the API address is an advanced, collapsed field), then systems."""
+        flow = self.flow
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = flatten(user_input)
+            data[CONF_USERNAME] = data[CONF_USERNAME].strip()
+            try:
+                account = await probe_tigo(flow.hass, data)
+            except FieldError as err:
+                errors[err.field] = err.error
+            else:
+                await flow.async_set_unique_id(f"tigo_{account.user_id}")
+                flow._abort_if_unique_id_configured(error="already_configured_tigo")
+                self._data = {CONF_VENDOR: Vendor.TIGO, **data}
+                self._systems = account.systems
+                return await flow.async_pick_systems(choices(account.systems), None, self._create)
+        return flow.async_show_form(
+            step_id=self.vendor,
+            data_schema=credentials_schema(flatten(user_input) if user_input else {}),
+            errors=errors,
+        )
+
+    async def _create(self, chosen: list[int]) -> ConfigFlowResult:
+        return self.flow.async_create_entry(
+            title=title(self._systems, chosen), data={**self._data, CONF_SYSTEMS: chosen}
+        )
+
+    @override
+    async def async_step_reauth(self, user_input: StepInput) -> ConfigFlowResult:
+        """The account's password again (the user name stays: it is the same account)."""
+        flow = self.flow
+        entry = flow._get_reauth_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            try:
+                account = await probe_tigo(flow.hass, {**entry.data, **user_input})
+            except FieldError as err:
+                errors[err.field] = err.error
+            else:
+                await flow.async_set_unique_id(f"tigo_{account.user_id}")
+                flow._abort_if_unique_id_mismatch(reason="different_device_tigo")
+                return flow.async_update_reload_and_abort(
+                    entry, data_updates={CONF_PASSWORD: user_input[CONF_PASSWORD]}
+                )
+        return flow.async_show_form(
+            step_id=f"reauth_{self.vendor}",
+            data_schema=credentials_schema(entry.data, with_username=False),
+            description_placeholders={"name": entry.data[CONF_USERNAME]},
+            errors=errors,
+        )
+
+    @override
+    async def async_step_reconfigure(self, user_input: StepInput) -> ConfigFlowResult:
+        """Choose again which of the account's systems are added."""
+        flow = self.flow
+        entry = flow._get_reconfigure_entry()
+        try:
+            account = await probe_tigo(flow.hass, entry.data)
+        except FieldError as err:
+            return flow.async_abort(reason=err.error)
+
+        async def update(chosen: list[int]) -> ConfigFlowResult:
+            return flow.async_update_reload_and_abort(
+                entry,
+                title=title(account.systems, chosen),
+                data_updates={CONF_SYSTEMS: chosen},
+            )
+
+        return await flow.async_pick_systems(
+            choices(account.systems), entry.data[CONF_SYSTEMS], update
+        )
+
+    @override
+    @staticmethod
+    def options_schema(entry: ConfigEntry) -> vol.Schema:
+        """Panel metrics and poll intervals (never below the cloud-friendly minimums)."""
+        current = TigoOptions.from_entry(entry)
+        fields: dict[vol.Marker, Any] = {
+            vol.Required("panel_metrics", default=[m.value for m in current.panel_metrics]): (
+                SelectSelector(
+                    SelectSelectorConfig(
+                        options=[m.value for m in PanelMetric],
+                        multiple=True,
+                        translation_key="panel_metrics",
+                    )
                 )
             )
         }
-    )
+        return vol.Schema(fields | interval_fields(current, MINIMUMS))

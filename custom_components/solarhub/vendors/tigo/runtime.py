@@ -223,7 +223,7 @@ async def async_setup_tigo(hass: HomeAssistant, entry: SolarHubConfigEntry) -> T
     except SolarHubApiError as err:
         raise ConfigEntryNotReady(
             translation_domain=DOMAIN,
-            translation_key="cloud_unavailable",
+            translation_key="cannot_connect",
             translation_placeholders={"error": str(err)},
         ) from err
     for system_id in runtime.live:
