@@ -21,9 +21,12 @@ period Enphase's month counter uses).
    ``stats`` every 5 minutes, ``summary`` every 60 s. They do not read ``period_end``: they keep
    polling on their interval, so their 409 count is what the server answered.
 
-The Enlighten Home Assistant integration (coordinator) is not part of this tree yet; when it is,
-an in-Home-Assistant column is to be added beside the planner-only driver, which stays as a
-measurement of the planner itself.
+3. The same v2 scenarios through the integration itself (``bench.enlighten_ha``: the entry in a
+   test-harness Home Assistant with a recorder, on the accelerated clock, restarts as unload and
+   setup with the Store kept), in columns "in HA" beside "planner". Its statistics are read back
+   from the recorder. On by default for short runs; a month of it takes several minutes per
+   scenario, so ``--month`` runs it only with ``--ha``. (v4 entries need the OAuth2 flow's token
+   source, which the integration does not have yet.)
 """
 
 from __future__ import annotations
@@ -205,6 +208,7 @@ class RunResult:
 
     scenario: Scenario
     days: float
+    where: str = "planner"  # "planner": the planner-only driver; "in HA": the integration
     requests: int = 0  # the simulator's counted requests
     rejected: int = 0  # 409 (v2) or 429 (v4)
     rejected_busy: int = 0  # 503
@@ -736,7 +740,7 @@ def day_ages(polls: Sequence[Poll]) -> dict[date, tuple[list[float], list[float]
 
 def solarhub_table(results: Sequence[RunResult]) -> str:
     """Metrics as rows, scenarios as columns."""
-    header: Row = ("", *(r.scenario.label for r in results))
+    header: Row = ("", *(f"{r.scenario.label} {r.where}" for r in results))
     rows: list[Row | str] = []
 
     def add(name: str, values: Sequence[str]) -> None:
@@ -865,16 +869,18 @@ def peer_table(peers: Sequence[PeerResult], ours: Sequence[RunResult]) -> str:
             (r for r in ours if r.scenario.plan == plan and len(r.scenario.systems) == 1), None
         )
         rows.append(f"{plan.per_minute}/min, {plan.per_month:,}/month")
-        if base is not None:
+        for run in (r for r in ours if r.scenario.plan == plan and len(r.scenario.systems) == 1):
             rows.append(
                 (
-                    "SolarHub (planner)",
-                    f"{base.requests:,}",
-                    f"{base.requests:,}",
-                    str(base.rejected),
-                    "never" if base.rejected == 0 else "?",
-                    str(base.per_minute_peak),
-                    "1.00",
+                    f"SolarHub ({run.where})",
+                    f"{run.requests:,}",
+                    f"{run.requests:,}",
+                    str(run.rejected),
+                    "never" if run.requests < plan.per_month else "spent",
+                    str(run.per_minute_peak),
+                    ratio(
+                        None if base is None else base.requests, run.requests, base_name="SolarHub"
+                    ),
                 )
             )
         for peer in (p for p in peers if p.plan == plan):
@@ -902,10 +908,18 @@ def peer_table(peers: Sequence[PeerResult], ours: Sequence[RunResult]) -> str:
 # --------------------------------------------------------------------------------------------------
 
 
-async def bench(days: float, *, by_day: bool, scenarios: Sequence[Scenario] = SCENARIOS) -> str:
+async def bench(
+    days: float, *, by_day: bool, in_ha: bool = True, scenarios: Sequence[Scenario] = SCENARIOS
+) -> str:
     """Every run, then the tables."""
+    from .enlighten_ha import run_in_home_assistant  # (it imports this module)
+
     wall, cpu = time.perf_counter(), time.process_time()
-    ours = [await run_solarhub(scenario, days) for scenario in scenarios]
+    ours: list[RunResult] = []
+    for scenario in scenarios:
+        ours.append(await run_solarhub(scenario, days))
+        if in_ha and scenario.api == "v2":  # the integration sets up v2 entries so far
+            ours.append(await run_in_home_assistant(scenario, days))
     ours_wall, ours_cpu = time.perf_counter() - wall, time.process_time() - cpu
     wall, cpu = time.perf_counter(), time.process_time()
     peers = [await run_peer(peer, plan, days) for plan in (V2_WATT, PLAN_1000) for peer in PEERS]
@@ -915,17 +929,20 @@ async def bench(days: float, *, by_day: bool, scenarios: Sequence[Scenario] = SC
         f"Enlighten request budget: {days:g} simulated days from {START:%Y-%m-%d} (UTC months)",
         f"restarts: {restart_text}",
         "",
-        "SolarHub, planner-only driver (planner + client + simulator over loopback HTTP)",
+        "SolarHub: 'planner' = planner-only driver (planner + client + simulator over loopback"
+        " HTTP); 'in HA' = the integration in Home Assistant",
         solarhub_table(ours),
     ]
-    off = [f"  {r.scenario.label}: {e}" for r in ours for e in r.off_examples]
+    off = [f"  {r.scenario.label} {r.where}: {e}" for r in ours for e in r.off_examples]
     if off:
         parts += ["", "first hours off:", *off]
-    errors = [f"  {r.scenario.label}: {dict(r.errors)}" for r in ours if r.errors]
+    errors = [f"  {r.scenario.label} {r.where}: {dict(r.errors)}" for r in ours if r.errors]
     if errors:
         parts += ["", "client errors:", *errors]
     parts += ["", "requests by kind:"]
-    parts += [f"  {r.scenario.label}: {dict(sorted(r.kinds.items()))}" for r in ours]
+    parts += [
+        f"  {r.scenario.label} {r.where}: {dict(sorted(r.kinds.items()))}" for r in ours if r.kinds
+    ]
     parts += [
         "",
         "Fixed-interval plans of other integrations, one system, v2 client",
@@ -956,10 +973,19 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--only", default="", help="scenario labels containing this text (e.g. 'v4')"
     )
+    parser.add_argument(
+        "--ha",
+        action="store_true",
+        help="also run the integration in Home Assistant (default on short runs, off for --month)",
+    )
+    parser.add_argument(
+        "--no-ha", action="store_true", help="the planner-only driver alone (no Home Assistant)"
+    )
     args = parser.parse_args(argv)
+    in_ha = args.ha or not (args.month or args.no_ha)
     days = MONTH_DAYS if args.month else args.days
     chosen = [s for s in SCENARIOS if args.only in s.label]
-    print(asyncio.run(bench(days, by_day=args.by_day, scenarios=chosen)))
+    print(asyncio.run(bench(days, by_day=args.by_day, in_ha=in_ha, scenarios=chosen)))
 
 
 if __name__ == "__main__":
