@@ -15,7 +15,7 @@ from pytest_homeassistant_custom_component import patch_time  # noqa: F401
 
 # isort: split
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 import contextlib
 from datetime import UTC, datetime, timedelta
@@ -176,8 +176,10 @@ async def _run(
         raise RuntimeError(f"Enlighten setup failed ({entry.state})")
     start = bench_enlighten.START
     end = start + timedelta(days=days)
+    spent = 0
     for at, down in bench_enlighten.restarts(days):
         await simulation.run_for((at - _now(simulation, start)).total_seconds())
+        spent = max(spent, _ledger_count(hass, sim))
         await hass.config_entries.async_unload(entry.entry_id)
         await hass.async_block_till_done()
         await simulation.run_for(down.total_seconds())
@@ -185,13 +187,20 @@ async def _run(
         await hass.async_block_till_done()
         if entry.state is not ConfigEntryState.LOADED:
             raise RuntimeError(f"Enlighten did not come back after the restart ({entry.state})")
-    await simulation.run_for(max(0.0, (end - _now(simulation, start)).total_seconds()))
-    account = existing_account(hass, sim.config.api_key)
-    assert account is not None
-    spent = account.planner.ledger.month_count
+    # Up to a second before the end: the ledger still holds the run's month.
+    await simulation.run_for(max(0.0, (end - _now(simulation, start)).total_seconds() - 1))
+    spent = max(spent, _ledger_count(hass, sim))
+    await simulation.run_for(1)
     await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
     return spent
+
+
+def _ledger_count(hass: HomeAssistant, sim: EnlightenSimulator) -> int:
+    """What the key's ledger counts this month."""
+    account = existing_account(hass, sim.config.api_key)
+    assert account is not None
+    return account.planner.ledger.month_count
 
 
 def _now(simulation: Simulation, start: datetime) -> datetime:
@@ -208,13 +217,19 @@ async def _collect(
     """Counters, data ages and the stored statistics against the truth."""
     end = bench_enlighten.START + timedelta(days=days)
     usage = sim.usage()
-    result.requests = usage.total
-    result.rejected = usage.rejected_limit
+    # What the timers due at the very end sent (the next month's first requests) is not counted.
+    result.per_minute = Counter({m: n for m, n in usage.per_minute.items() if m < end.timestamp()})
+    result.requests = sum(result.per_minute.values())
+    result.rejected = sum(
+        1 for at, _, status in sim.answered if status == 409 and at < end.timestamp()
+    )
     result.rejected_busy = usage.rejected_busy
-    result.per_minute_peak = usage.max_per_minute
-    for minute, count in usage.per_minute.items():
+    result.per_minute_peak = max(result.per_minute.values(), default=0)
+    for minute, count in result.per_minute.items():
         result.per_day[datetime.fromtimestamp(minute, UTC).date()] += count
     for at, system_id in sim.summaries:
+        if at >= end.timestamp():
+            continue
         system = sim.system(system_id)
         report = system.last_report(at)
         if system.silent(at) or report is None:

@@ -1,4 +1,4 @@
-"""Smoke test of ``bench.enlighten``: one simulated day of the planner-only driver, one peer."""
+"""Smoke tests of ``bench.enlighten``: a simulated day of the planner driver, one peer."""
 
 from __future__ import annotations
 
