@@ -806,12 +806,19 @@ def solarhub_table(results: Sequence[RunResult]) -> str:
 
 
 def _month_budget(result: RunResult) -> str:
-    """ "lasted", or when the month's last request was counted (the server refuses the rest)."""
+    """Whether the month's budget lasted.
+
+    Spent: when the server counted the month's last request, or (the server having refused
+    some) that the planner's ledger reached the limit: it counts refused requests too, and
+    then stops polling until the month ends.
+    """
     limit, total = result.scenario.plan.per_month, 0
     for minute in sorted(result.per_minute):
         total += result.per_minute[minute]
         if total >= limit:
             return f"spent {datetime.fromtimestamp(minute, UTC):%m-%d %H:%M}"
+    if result.planner_month_max >= limit:
+        return "spent (by the ledger)"
     return "lasted"
 
 
