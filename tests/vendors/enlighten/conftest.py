@@ -13,13 +13,14 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.solarhub.const import (
+    CONF_API_VERSION,
     CONF_BASE_URL,
     CONF_SYSTEMS,
     CONF_VENDOR,
     DOMAIN,
     Vendor,
 )
-from custom_components.solarhub.vendors.enlighten.options import CONF_API_VERSION, CONF_PLAN
+from custom_components.solarhub.vendors.enlighten.options import CONF_PLAN
 from custom_components.solarhub.vendors.enlighten.runtime import CONF_USER_ID
 from tests.simulators import SimClock
 from tests.simulators.enlighten import EnlightenConfig, EnlightenSimulator

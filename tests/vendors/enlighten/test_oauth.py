@@ -27,7 +27,13 @@ from yarl import URL
 from custom_components.solarhub import application_credentials, config_flow  # noqa: F401
 from custom_components.solarhub.api.enlighten.client import EnlightenV4Client
 from custom_components.solarhub.api.errors import ApiConnectionError, AuthenticationError
-from custom_components.solarhub.const import CONF_BASE_URL, CONF_SYSTEMS, CONF_VENDOR, DOMAIN
+from custom_components.solarhub.const import (
+    CONF_API_VERSION,
+    CONF_BASE_URL,
+    CONF_SYSTEMS,
+    CONF_VENDOR,
+    DOMAIN,
+)
 from custom_components.solarhub.vendors.enlighten.oauth import (
     ENPHASE_AUTHORIZE_URL,
     ENPHASE_TOKEN_URL,
@@ -35,7 +41,7 @@ from custom_components.solarhub.vendors.enlighten.oauth import (
     async_token_getter,
     authorization_server,
 )
-from custom_components.solarhub.vendors.enlighten.options import CONF_API_VERSION, CONF_PLAN
+from custom_components.solarhub.vendors.enlighten.options import CONF_PLAN
 from tests.simulators.enlighten import EnlightenSimulator
 
 from .oauth_helpers import AUTH_DOMAIN, REDIRECT_URI, add_credential, v4_url

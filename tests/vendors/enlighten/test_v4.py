@@ -23,6 +23,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.solarhub.const import (
+    CONF_API_VERSION,
     CONF_BASE_URL,
     CONF_SYSTEMS,
     CONF_VENDOR,
@@ -30,7 +31,7 @@ from custom_components.solarhub.const import (
     Vendor,
 )
 from custom_components.solarhub.statistics import Series
-from custom_components.solarhub.vendors.enlighten.options import CONF_API_VERSION, CONF_PLAN
+from custom_components.solarhub.vendors.enlighten.options import CONF_PLAN
 from tests.api.enlighten.test_client_v4_simulator import Tokens
 from tests.simulators.enlighten import EnlightenSimulator, TruthSource
 from tests.test_statistics import stored_sums

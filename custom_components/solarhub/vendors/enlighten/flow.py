@@ -41,11 +41,17 @@ from ...api.errors import (
     RatePeriod,
     SolarHubApiError,
 )
-from ...const import CONF_ADVANCED, CONF_BASE_URL, CONF_SYSTEMS, CONF_VENDOR, Vendor
+from ...const import (
+    CONF_ADVANCED,
+    CONF_API_VERSION,
+    CONF_BASE_URL,
+    CONF_SYSTEMS,
+    CONF_VENDOR,
+    Vendor,
+)
 from ..flow import StepInput, SystemChoice, VendorFlow
 from ..probe import FieldError
 from .options import (
-    CONF_API_VERSION,
     CONF_HISTORY_IMPORT,
     CONF_PER_MINUTE,
     CONF_PER_MONTH,

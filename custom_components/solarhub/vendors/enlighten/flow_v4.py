@@ -29,11 +29,18 @@ from ...api.errors import (
     RateLimitedError,
     SolarHubApiError,
 )
-from ...const import CONF_ADVANCED, CONF_BASE_URL, CONF_SYSTEMS, CONF_VENDOR, Vendor
+from ...const import (
+    CONF_ADVANCED,
+    CONF_API_VERSION,
+    CONF_BASE_URL,
+    CONF_SYSTEMS,
+    CONF_VENDOR,
+    Vendor,
+)
 from ..flow import OAuthVendorFlow, StepInput
 from .flow import EnlightenFlow, choices, plan_data, plan_schema, title
 from .oauth import CONF_ENL_UID, EnphaseOAuth2Implementation
-from .options import CONF_API_VERSION, CONF_PER_MINUTE, CONF_PER_MONTH
+from .options import CONF_PER_MINUTE, CONF_PER_MONTH
 from .plans import V4_WATT, ApiVersion
 
 if TYPE_CHECKING:

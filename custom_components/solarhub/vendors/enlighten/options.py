@@ -10,12 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
+from ...const import CONF_API_VERSION
 from .plans import ApiVersion, Plan, plan_for
 
 if TYPE_CHECKING:
     from ...runtime import SolarHubConfigEntry
 
-CONF_API_VERSION: Final = "api_version"
 CONF_PLAN: Final = "plan"
 CONF_PER_MINUTE: Final = "per_minute"
 CONF_PER_MONTH: Final = "per_month"
