@@ -19,6 +19,7 @@ import contextlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 import math
+import socket
 import statistics
 import tempfile
 import threading
@@ -32,6 +33,7 @@ from homeassistant import loader
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
+from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import async_test_home_assistant
 
 from tests.simulators import SimClock
@@ -325,6 +327,13 @@ class _LoopbackResolver(ThreadedResolver):
         await self.close()
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
 def _make_resolver(_hass: HomeAssistant) -> ThreadedResolver:
     return _LoopbackResolver()
 
@@ -347,6 +356,10 @@ async def bench_home_assistant(
         async with async_test_home_assistant(config_dir=config_dir) as hass:
             # As the enable_custom_integrations fixture does: let the loader find ours.
             hass.data.pop(loader.DATA_CUSTOM_COMPONENTS, None)
+            # SolarHub depends on application_credentials and so on http: serve it on a free
+            # loopback port, not on 8123 where a running demo may be.
+            http = {"server_host": ["127.0.0.1"], "server_port": _free_port()}
+            assert await async_setup_component(hass, "http", {"http": http})
             try:
                 yield hass
             finally:
