@@ -21,12 +21,12 @@ period Enphase's month counter uses).
    ``stats`` every 5 minutes, ``summary`` every 60 s. They do not read ``period_end``: they keep
    polling on their interval, so their 409 count is what the server answered.
 
-3. The same v2 scenarios through the integration itself (``bench.enlighten_ha``: the entry in a
+3. The same scenarios through the integration itself (``bench.enlighten_ha``: the entry in a
    test-harness Home Assistant with a recorder, on the accelerated clock, restarts as unload and
    setup with the Store kept), in columns "in HA" beside "planner". Its statistics are read back
    from the recorder. On by default for short runs; a month of it takes several minutes per
-   scenario, so ``--month`` runs it only with ``--ha``. (v4 entries need the OAuth2 flow's token
-   source, which the integration does not have yet.)
+   scenario, so ``--month`` runs it only with ``--ha``. v4 entries get their token from the
+   simulator's OAuth2 and refresh it through the integration's own token source.
 """
 
 from __future__ import annotations
@@ -934,7 +934,7 @@ async def bench(
     ours: list[RunResult] = []
     for scenario in scenarios:
         ours.append(await run_solarhub(scenario, days))
-        if in_ha and scenario.api == "v2":  # the integration sets up v2 entries so far
+        if in_ha:
             ours.append(await run_in_home_assistant(scenario, days))
     ours_wall, ours_cpu = time.perf_counter() - wall, time.process_time() - cpu
     wall, cpu = time.perf_counter(), time.process_time()

@@ -3,9 +3,13 @@
 A fresh test-harness Home Assistant with a recorder on SQLite; the simulator serves from its own
 thread; Home Assistant's loop clock jumps to each next timer (``bench.common``) and its wall
 clock moves with it (``bench.tigo.simulated_wall_clock``), the simulator's clock set to the same
-moment before every step. The entry is a v2 entry as the config flow makes it; a restart is an
-unload, the downtime passing, and a setup again (its Store kept). The simulator notes every
-summary it answers, so the data age at each poll comes from its own upload times.
+moment before every step. The entry is a v2 or v4 entry as the config flow makes it (v4: a
+token from the simulator's OAuth2 authorize and code exchange, refreshed by Home Assistant's
+``OAuth2Session`` through ``vendors/enlighten/oauth.py``); a restart is an unload, the downtime
+passing, and a setup again (its Store kept). Home Assistant's HTTP server (a dependency of
+application credentials) listens on a free loopback port, so a Home Assistant on 8123 does not
+stop it. The simulator notes every summary it answers, so the data age at each poll comes from
+its own upload times.
 """
 
 from __future__ import annotations
@@ -19,11 +23,13 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator
 import contextlib
 from datetime import UTC, datetime, timedelta
+import socket
 import time
 from typing import TYPE_CHECKING, Any
 from unittest.mock import patch
 
 from aiohttp import web
+from homeassistant.components.application_credentials import ClientCredential
 from homeassistant.components.recorder.const import DOMAIN as RECORDER_DOMAIN
 from homeassistant.components.recorder.statistics import (
     list_statistic_ids,
@@ -31,7 +37,8 @@ from homeassistant.components.recorder.statistics import (
 )
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_API_KEY
-from homeassistant.helpers import recorder as recorder_helper
+from homeassistant.helpers import config_entry_oauth2_flow, recorder as recorder_helper
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.recorder import get_instance
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
@@ -39,6 +46,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
 )
+from yarl import URL
 
 from custom_components.solarhub.api.enlighten.client import EnlightenV2Client, EnlightenV4Client
 from custom_components.solarhub.const import (
@@ -49,6 +57,10 @@ from custom_components.solarhub.const import (
     Vendor,
 )
 from custom_components.solarhub.statistics import backfill_start
+from custom_components.solarhub.vendors.enlighten.oauth import (
+    EnphaseOAuth2Implementation,
+    authorization_server,
+)
 from custom_components.solarhub.vendors.enlighten.options import (
     CONF_API_VERSION,
     CONF_PER_MINUTE,
@@ -105,6 +117,11 @@ class WatchedSimulator(EnlightenSimulator):
         self.answered.append((self._now(), request.path.rsplit("/", 1)[-1], response.status))
         return response
 
+    async def _serve_v4(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        response = await super()._serve_v4(request, handler)
+        self.answered.append((self._now(), request.path.rsplit("/", 1)[-1], response.status))
+        return response
+
     async def _summary(self, request: web.Request) -> web.StreamResponse:
         response = await super()._summary(request)
         if response.status == 200:
@@ -151,10 +168,58 @@ def v2_entry(scenario: Scenario, sim: EnlightenSimulator) -> MockConfigEntry:
     )
 
 
+AUTH_DOMAIN = "enphase_app"
+REDIRECT_URI = "https://example.com/auth/external/callback"
+
+
+async def v4_entry(
+    hass: HomeAssistant, scenario: Scenario, sim: EnlightenSimulator
+) -> MockConfigEntry:
+    """The entry the v4 flow makes: the app's credential, a token from a real code exchange."""
+    config = sim.config
+    base_url = f"{sim.url}/api/v4"
+    implementation = EnphaseOAuth2Implementation(
+        hass,
+        AUTH_DOMAIN,
+        ClientCredential(config.client_id, config.client_secret),
+        authorization_server(base_url),
+    )
+    config_entry_oauth2_flow.async_register_implementation(hass, DOMAIN, implementation)
+    query = {"response_type": "code", "client_id": config.client_id, "state": "bench"}
+    url = URL(implementation.authorize_url).with_query({**query, "redirect_uri": REDIRECT_URI})
+    async with async_get_clientsession(hass).get(url, allow_redirects=False) as answer:
+        code = URL(answer.headers["Location"]).query["code"]
+    token = await implementation.async_resolve_external_data(
+        {"code": code, "state": {"redirect_uri": REDIRECT_URI}}
+    )
+    token["expires_at"] = time.time() + int(token["expires_in"])
+    plan = scenario.plan
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title="Enlighten v4",
+        unique_id=f"enlighten_v4_{token['enl_uid']}",
+        data={
+            CONF_VENDOR: Vendor.ENLIGHTEN,
+            CONF_API_VERSION: "v4",
+            CONF_API_KEY: config.v4_api_key,
+            CONF_BASE_URL: base_url,
+            CONF_PLAN: plan.name,
+            CONF_SYSTEMS: [spec.system_id for spec in scenario.systems],
+            "auth_implementation": AUTH_DOMAIN,
+            "token": token,
+        },
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
 async def run_in_home_assistant(scenario: Scenario, days: float) -> RunResult:
-    """One v2 scenario through the integration in Home Assistant."""
-    if scenario.api != "v2":
-        raise ValueError("the integration sets up v2 entries only so far")
+    """One scenario (v2 or v4) through the integration in Home Assistant."""
     wall = time.perf_counter()
     result = bench_enlighten.RunResult(scenario, days, where="in HA")
     start = bench_enlighten.START
@@ -171,6 +236,9 @@ async def run_in_home_assistant(scenario: Scenario, days: float) -> RunResult:
                     ):
                         raise RuntimeError("the recorder did not start")
                     await async_wait_recording_done(hass)
+                    http = {"server_host": ["127.0.0.1"], "server_port": _free_port()}
+                    if not await async_setup_component(hass, "http", {"http": http}):
+                        raise RuntimeError("the HTTP server did not start")
                     simulation = RecordedSimulation(hass, clock, [thread], log)
                     result.planner_month_max = await _run(hass, simulation, scenario, sim, days)
                     await _collect(hass, sim, scenario, days, result)
@@ -188,7 +256,7 @@ async def _run(
     days: float,
 ) -> int:
     """Set up, restart five times, run to the end, unload; the ledger's count at the end."""
-    entry = v2_entry(scenario, sim)
+    entry = await v4_entry(hass, scenario, sim) if scenario.api == "v4" else v2_entry(scenario, sim)
     entry.add_to_hass(hass)
     simulation.sync()
     await hass.config_entries.async_setup(entry.entry_id)
@@ -219,7 +287,8 @@ async def _run(
 
 def _ledger_count(hass: HomeAssistant, sim: EnlightenSimulator) -> int:
     """What the key's ledger counts this month."""
-    account = existing_account(hass, sim.config.api_key)
+    config = sim.config
+    account = existing_account(hass, config.api_key) or existing_account(hass, config.v4_api_key)
     assert account is not None
     return account.planner.ledger.month_count
 
@@ -237,12 +306,12 @@ async def _collect(
 ) -> None:
     """Counters, data ages and the stored statistics against the truth."""
     end = bench_enlighten.START + timedelta(days=days)
-    usage = sim.usage()
+    usage = sim.usage(sim.config.v4_api_key if scenario.api == "v4" else None)
     # What the timers due at the very end sent (the next month's first requests) is not counted.
     result.per_minute = Counter({m: n for m, n in usage.per_minute.items() if m < end.timestamp()})
     result.requests = sum(result.per_minute.values())
     result.rejected = sum(
-        1 for at, _, status in sim.answered if status == 409 and at < end.timestamp()
+        1 for at, _, status in sim.answered if status in (409, 429) and at < end.timestamp()
     )
     result.rejected_busy = usage.rejected_busy
     result.per_minute_peak = max(result.per_minute.values(), default=0)

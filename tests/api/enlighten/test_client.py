@@ -619,7 +619,7 @@ async def test_v4_endpoints(session: aiohttp.ClientSession) -> None:
     assert (import_days.values, export_days.values) == ((6,), (7,))
     assert latest.readings[0].power_w == 900
     by_path = {r.path.split("/api/v4")[1]: r.query for r in fake.requests}
-    assert by_path["/systems/7/telemetry/production_micro"]["granularity"] == "day"
+    assert by_path["/systems/7/telemetry/production_micro"]["granularity"] == "week"
     assert by_path["/systems/7/telemetry/production_micro"]["start_at"] == "1700000000"
     assert by_path["/systems/7/telemetry/production_meter"]["granularity"] == "week"
     assert by_path["/systems/7/energy_import_telemetry"]["granularity"] == "day"
@@ -708,7 +708,7 @@ async def test_v4_token_getter_failures(
 def test_the_interface_is_shared() -> None:
     for cls in (EnlightenV2Client, EnlightenV4Client):
         assert issubclass(cls, EnlightenClient)
-        assert cls.production_span == timedelta(days=1)
-    assert EnlightenV4Client.meter_span == timedelta(days=7)
+    assert EnlightenV2Client.production_span == timedelta(days=1)
+    assert EnlightenV4Client.production_span == EnlightenV4Client.meter_span == timedelta(days=7)
     assert (EnlightenV2Client.devices_requests, EnlightenV4Client.devices_requests) == (2, 1)
     assert json.dumps({"api": [EnlightenV2Client.api_version, EnlightenV4Client.api_version]})

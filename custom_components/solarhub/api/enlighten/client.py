@@ -113,11 +113,13 @@ class EnlightenClient(ABC):
         request_timeout: float = 30.0,
         clock: Callable[[], datetime] = utc_now,
         on_request: Callable[[RequestRecord], None] | None = None,
+        gate: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         """Prepare the client; no I/O happens before the first call.
 
         ``on_request`` is told of every request sent (answered or not), so a ledger of the
-        budget spent can count exactly what went out, pages included.
+        budget spent can count exactly what went out, pages included; ``gate`` is awaited
+        before each of them (the budget's minute cap holds for every page and chunk).
         """
         self._api_key = _Secret(api_key)
         self._transport = Transport(
@@ -128,6 +130,7 @@ class EnlightenClient(ABC):
             request_timeout=request_timeout,
             clock=clock,
             on_request=on_request,
+            gate=gate,
         )
 
     def __repr__(self) -> str:
@@ -295,6 +298,7 @@ class EnlightenV2Client(EnlightenClient):
         request_timeout: float = 30.0,
         clock: Callable[[], datetime] = utc_now,
         on_request: Callable[[RequestRecord], None] | None = None,
+        gate: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         """Prepare the client for one API key and user id."""
         self._user_id = _Secret(user_id)
@@ -305,6 +309,7 @@ class EnlightenV2Client(EnlightenClient):
             request_timeout=request_timeout,
             clock=clock,
             on_request=on_request,
+            gate=gate,
         )
 
     def _secrets(self) -> Sequence[str]:
@@ -436,7 +441,7 @@ class EnlightenV4Client(EnlightenClient):
     """
 
     api_version = "v4"
-    production_span = timedelta(days=1)
+    production_span = timedelta(days=7)  # production_micro, granularity "week"
     meter_span = timedelta(days=7)
     devices_requests = 1
 
@@ -450,6 +455,7 @@ class EnlightenV4Client(EnlightenClient):
         request_timeout: float = 30.0,
         clock: Callable[[], datetime] = utc_now,
         on_request: Callable[[RequestRecord], None] | None = None,
+        gate: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         """Prepare the client for one API key and one user's tokens."""
         self._token_getter = token
@@ -461,6 +467,7 @@ class EnlightenV4Client(EnlightenClient):
             request_timeout=request_timeout,
             clock=clock,
             on_request=on_request,
+            gate=gate,
         )
 
     def _secrets(self) -> Sequence[str]:
@@ -623,8 +630,12 @@ class EnlightenV4Client(EnlightenClient):
     async def get_production_intervals(
         self, system_id: int, start: datetime | None = None, end: datetime | None = None
     ) -> IntervalSeries:
-        """``telemetry/production_micro`` with granularity ``day`` (``end`` is not sent)."""
-        return await self.get_production_micro(system_id, start)
+        """``telemetry/production_micro`` with granularity ``week`` (``end`` is not sent).
+
+        ``week`` answers up to 7 days of 5-minute intervals from ``start`` in one request (the
+        planner's v4 statistics span); ``day`` would cost one request per day of a catch-up.
+        """
+        return await self.get_production_micro(system_id, start, "week")
 
     async def get_meter_intervals(
         self, system_id: int, start: datetime | None = None, end: datetime | None = None

@@ -6,7 +6,10 @@ error text is also scrubbed of the key, the user id and the token (a server may 
 an aiohttp error is never chained as the cause (its text and request info hold the whole URL).
 
 Requests are serialised per API key, process-wide (every config entry using a key shares one
-lock), because Enlighten answers 503 to concurrent requests on a key.
+lock), because Enlighten answers 503 to concurrent requests on a key. Within that lock each
+request first awaits the caller's ``gate`` (the key's budget: it returns when one more request
+fits the minute) and is reported to ``on_request`` before the lock is released, so the next
+request's gate sees it, however many requests one caller sends in a row.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ from .errors import (
 from .parsers import parse_moment
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Sequence
+    from collections.abc import Awaitable, Callable, Iterable, Sequence
 
 MAX_BODY: Final = 8 * 1024 * 1024  # a v2 systems page of 1,000 systems, with room
 DEFAULT_RETRY_AFTER: Final = 60.0
@@ -185,8 +188,12 @@ class Transport:
         request_timeout: float,
         clock: Callable[[], datetime],
         on_request: Callable[[RequestRecord], None] | None,
+        gate: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
-        """Prepare; ``secrets`` returns what must never appear in a text (key, user id, token)."""
+        """Prepare; ``secrets`` returns what must never appear in a text (key, user id, token).
+
+        ``gate`` is awaited before every request (it may wait, or raise the client's error).
+        """
         self._http = session
         self.base_url = base_url.rstrip("/")
         self._lock_key = lock_key
@@ -194,6 +201,7 @@ class Transport:
         self._timeout = aiohttp.ClientTimeout(total=request_timeout)
         self._clock = clock
         self._on_request = on_request
+        self._gate = gate
 
     def _record(self, endpoint: str, system_id: int | None, status: int | None) -> None:
         if self._on_request is not None:
@@ -221,6 +229,8 @@ class Transport:
             return status_error(failure.path, failure.status, failure.body, self._clock())
 
         async with key_lock(self._lock_key):
+            if self._gate is not None:
+                await self._gate()
             try:
                 answer = await exchange(
                     self._http,
@@ -237,7 +247,7 @@ class Transport:
             except SolarHubApiError as err:
                 self._record(endpoint, system_id, status)
                 raise _scrubbed(err, self._secrets()) from None
-        self._record(endpoint, system_id, answer.status)
+            self._record(endpoint, system_id, answer.status)
         return answer.body
 
 

@@ -26,8 +26,8 @@ if TYPE_CHECKING:
     from ...api.enlighten.client import EnlightenClient
 
 BACKFILL_DAYS: Final = 7  # local days imported hourly on the first run
-CHUNK: Final = timedelta(days=1)  # v2 stats and v4 micro telemetry: one day a call
-WEEK: Final = timedelta(days=7)  # v4 meter, grid and battery telemetry ("week" granularity)
+CHUNK: Final = timedelta(days=1)  # v2 stats: one day a call
+WEEK: Final = timedelta(days=7)  # every v4 telemetry series ("week" granularity)
 FIVE: Final = timedelta(minutes=5)
 QUARTER: Final = timedelta(minutes=15)
 HOUR: Final = timedelta(hours=1)
@@ -94,7 +94,7 @@ def sources(
             solar_endpoint,
             solar,
             production_days,
-            WEEK if isinstance(client, EnlightenV4Client) and metered else CHUNK,
+            WEEK if isinstance(client, EnlightenV4Client) else CHUNK,
         )
     ]
     if not isinstance(client, EnlightenV4Client):

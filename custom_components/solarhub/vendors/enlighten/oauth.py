@@ -164,7 +164,7 @@ async def async_token_getter(
     hass: HomeAssistant,
     entry: SolarHubConfigEntry,
     *,
-    on_refresh: Callable[[], None] | None = None,
+    on_refresh: Callable[[], Awaitable[None] | None] | None = None,
 ) -> TokenGetter:
     """The entry's access-token source for ``EnlightenV4Client(token=…)``.
 
@@ -172,13 +172,16 @@ async def async_token_getter(
     (``OAuth2Session`` saves the answer, the new refresh token included, in the entry). A
     refused refresh raises :class:`AuthenticationError` (Home Assistant starts the reauth
     flow); a transient failure raises :class:`ApiConnectionError` (retry, no reauth).
-    ``on_refresh`` is called before a refresh is sent (the request ledger counts it).
+    ``on_refresh`` is called (and awaited, when it returns an awaitable) before a refresh is
+    sent: the request ledger waits for room under the minute cap and counts it.
     """
     session = OAuth2Session(hass, entry, await async_entry_implementation(hass, entry))
 
     async def token() -> str:
         if on_refresh is not None and not session.valid_token:
-            on_refresh()
+            waiting = on_refresh()
+            if waiting is not None:
+                await waiting
         try:
             await session.async_ensure_token_valid()
         except OAuth2TokenRequestReauthError:

@@ -50,7 +50,7 @@ from .entities import (
 from .history import BACKFILL_DAYS, EnlightenHistory, sources, statistic_for
 from .options import EnlightenOptions
 from .plans import ApiVersion
-from .scheduler import KeyAccount, async_account
+from .scheduler import BudgetDeferredError, KeyAccount, async_account
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -80,14 +80,20 @@ TO_REDACT = {
 type TokenGetter = Callable[[], Awaitable[str]]
 
 
-async def async_token_getter(hass: HomeAssistant, entry: SolarHubConfigEntry) -> TokenGetter:
+async def async_token_getter(
+    hass: HomeAssistant,
+    entry: SolarHubConfigEntry,
+    *,
+    on_refresh: Callable[[], Awaitable[None]] | None = None,
+) -> TokenGetter:
     """The entry's v4 access-token source, from ``vendors/enlighten/oauth.py``.
 
-    That module defines ``async_token_getter(hass, entry)``: an async callable returning a valid
-    access token (``OAuth2Session.async_ensure_token_valid`` behind it).
+    That module defines ``async_token_getter(hass, entry, *, on_refresh=None)``: an async
+    callable returning a valid access token (``OAuth2Session.async_ensure_token_valid`` behind
+    it) that awaits ``on_refresh`` before each refresh it sends (the key's ledger).
     """
     oauth = importlib.import_module(f"{__package__}.oauth")
-    getter: TokenGetter = await oauth.async_token_getter(hass, entry)
+    getter: TokenGetter = await oauth.async_token_getter(hass, entry, on_refresh=on_refresh)
     return getter
 
 
@@ -159,6 +165,7 @@ def _client(
             base_url=base_url or DEFAULT_V4_BASE_URL,
             request_timeout=REQUEST_TIMEOUT,
             on_request=account.on_request,
+            gate=account.async_gate,
         )
     return EnlightenV2Client(
         session,
@@ -167,6 +174,7 @@ def _client(
         base_url=base_url or DEFAULT_V2_BASE_URL,
         request_timeout=REQUEST_TIMEOUT,
         on_request=account.on_request,
+        gate=account.async_gate,
     )
 
 
@@ -230,7 +238,11 @@ async def async_setup_enlighten(
     account = await async_account(hass, entry.data[CONF_API_KEY], options.plan)
     account.planner.plan = options.plan
     v4 = options.plan.api is ApiVersion.V4
-    token = await async_token_getter(hass, entry) if v4 else None
+    token = (
+        await async_token_getter(hass, entry, on_refresh=account.async_token_refresh)
+        if v4
+        else None
+    )
     client = _client(hass, entry, account, token)
     runtime = EnlightenRuntime(entry, client, account)
     try:
@@ -242,8 +254,9 @@ async def async_setup_enlighten(
         raise ConfigEntryAuthFailed(
             translation_domain=DOMAIN, translation_key="authentication_failed"
         ) from err
-    except RateLimitedError as err:
-        account.record_rate_limited(err)
+    except (RateLimitedError, BudgetDeferredError) as err:
+        if isinstance(err, RateLimitedError):
+            account.record_rate_limited(err)
         raise ConfigEntryNotReady(
             translation_domain=DOMAIN,
             translation_key="enlighten_waiting",

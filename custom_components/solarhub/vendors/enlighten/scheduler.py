@@ -13,6 +13,11 @@ system's worker perform it and records the outcome:
 - an authentication failure: the worker starts a reauth and leaves the plan.
 - anything else (errorCode 7, 5xx, timeouts, malformed answers): logged once, the last data is
   kept, the key pauses a little (5 minutes, doubling up to an hour) before its next request.
+
+Every request of the key, whoever sends it (the statistics importer's chunk and daily history,
+a v4 token refresh, setup), first passes the account's gate (:meth:`KeyAccount.async_gate`):
+a request that does not fit the minute cap is not sent, and its action waits in the loop until
+the ledger has room, so no minute ever holds more than the cap.
 """
 
 from __future__ import annotations
@@ -49,12 +54,17 @@ MAX_BACKOFF: Final = timedelta(hours=1)
 MAX_ACTIONS_PER_RUN: Final = 25
 MINUTE: Final = timedelta(seconds=60)
 PUSH_EVERY: Final = timedelta(minutes=5)
+REFUSED_BY_LIMIT: Final = frozenset({409, 429})
 ISSUE_BUDGET: Final = "enlighten_budget_exhausted"
 
 _ACCOUNTS: HassKey[dict[str, KeyAccount]] = HassKey(f"{DOMAIN}_enlighten_keys")
 _PERIODS: Final = {RatePeriod.MINUTE: Period.MINUTE, RatePeriod.MONTH: Period.MONTH}
 _INVENTORY: Final = frozenset({"inventory", "envoys", "devices"})
 _HISTORY_SUFFIX: Final = "_lifetime"
+
+
+class BudgetDeferredError(SolarHubApiError):
+    """Not sent: the key's minute cap, a block or a spent month stops it (planned again)."""
 
 
 def key_hash(api_key: str) -> str:
@@ -162,10 +172,40 @@ class KeyAccount:
 
     @callback
     def on_request(self, record: RequestRecord) -> None:
-        """Every request sent with this key goes into the ledger (pages and failures included)."""
+        """Every request Enphase counts goes into the ledger (pages and failures included).
+
+        A request refused for a limit (v2 409, v4 429) is not counted by Enphase, so not here
+        either: counting it made a run of refusals look like a spent month. A 503 ("too many
+        concurrent requests", sent "instead of a 409 in extreme cases") is counted: the document
+        does not say it is free, and counting one Enphase did not count costs one request of the
+        month, while not counting one it did could take the key past its month. A request with
+        no answer (timeout, connection error) may have reached Enphase: counted too.
+        """
+        if record.status in REFUSED_BY_LIMIT:
+            return
         kind = request_kind(record.endpoint)
         endpoint = None if kind in (RequestKind.SYSTEMS, RequestKind.SUMMARY) else record.endpoint
         self.planner.record_request(record.at, kind, system_id=record.system_id, endpoint=endpoint)
+        self.save()
+
+    async def async_gate(self) -> None:
+        """Let one more request of this key go now, or raise :class:`BudgetDeferredError`.
+
+        The request goes only if it fits the minute cap and no block or spent month stops the
+        key; else it is not sent and the action it belongs to is planned again for the moment
+        the ledger allows (the loop waits on Home Assistant's clock, never inside a request).
+        The loop starts an action only when all of it fits the minute (``SystemWorker.cost``),
+        so a deferral is the exception: a request the action did not announce (a v4 token
+        refresh) or someone else's request on the same key meanwhile.
+        """
+        now = dt_util.utcnow()
+        if (at := self.planner.allowed_at(now)) > now:
+            raise BudgetDeferredError(f"the key's budget allows the next request at {at}")
+
+    async def async_token_refresh(self) -> None:
+        """A v4 token refresh is about to be sent: wait for room, then count it."""
+        await self.async_gate()
+        self.planner.record_request(dt_util.utcnow(), RequestKind.TOKEN)
         self.save()
 
     def save(self) -> None:
@@ -263,6 +303,8 @@ class KeyAccount:
             await worker.async_perform(action)
         except RateLimitedError as err:
             self.record_rate_limited(err)
+        except BudgetDeferredError:
+            self._not_before = self.planner.allowed_at(dt_util.utcnow())
         except AuthenticationError as err:
             for system in [s for s, w in self.workers.items() if w is worker]:
                 self.workers.pop(system)
