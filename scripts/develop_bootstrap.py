@@ -576,10 +576,14 @@ def is_number(value: str) -> bool:
 def vendor(entry: dict[str, Any]) -> str:
     """An entry's vendor, told by the title our flow gives it (the API shows no data or unique id).
 
-    A renamed Tigo entry counts as PLENTICORE; adding Tigo again then stops at "already
+    Tigo and Enlighten titles are "Tigo <systems>" and "Enlighten <systems>"; any other title
+    counts as PLENTICORE. A renamed entry may be walked again; that stops at "already
     configured", which the flow walk takes as done.
     """
-    return "tigo" if entry["title"].startswith("Tigo (") else "plenticore"
+    for prefix, name in (("Tigo ", "tigo"), ("Enlighten ", "enlighten")):
+        if entry["title"].startswith(prefix):
+            return name
+    return "plenticore"
 
 
 async def wait_for_readings(
@@ -614,13 +618,15 @@ async def within[T](seconds: float, what: str, awaitable: Awaitable[T]) -> T:
 
 
 def examples(sensors: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """A few telling sensors of an entry: a Tigo account's systems and a panel, or power flows."""
+    """A few telling sensors of an entry: Tigo or Enlighten systems, or the inverter's flows."""
     power = sorted(
         (s for s in sensors if s["attributes"].get("device_class") == "power"),
         key=lambda s: str(s["entity_id"]),
     )
     if chosen := [s for s in power if s["model"] == "Tigo system"]:
         chosen += [s for s in power if s["model"] == "Optimizer"][:1]
+    elif chosen := [s for s in power if s["model"] == "Enlighten system"]:
+        chosen = sorted(chosen, key=lambda s: not s["entity_id"].endswith("_solar_power"))[:4]
     else:
         suffixes = ("_pv_power", "_home_power", "_grid_power", "_battery_state_of_charge")
         chosen = [s for x in suffixes for s in sensors if s["entity_id"].endswith(x)]
@@ -635,6 +641,8 @@ def describe(entries: list[dict[str, Any]], sensors: list[dict[str, Any]]) -> li
         lines.append(f"  {entry['title']}: {len(own)} sensors, for example:")
         for sensor in examples(own):
             unit = sensor["attributes"].get("unit_of_measurement") or ""
+            if not is_number(sensor["state"]):
+                unit = ""  # "unknown", not "unknown W"
             lines.append(f"    {sensor['entity_id']}: {sensor['state']} {unit}".rstrip())
     return lines
 

@@ -154,3 +154,15 @@ def test_each_vendor_has_its_own_refused_login_and_already_set_up() -> None:
     for failure in ("invalid_auth", "already_configured", "different_device"):
         owners = {_owner_of_key(f"{failure}_{vendor}") for vendor in Vendor}
         assert owners == set(Vendor), failure
+
+
+# Home Assistant's German speaks to the user as "du"; one flow in "Sie" reads like another product.
+FORMAL_GERMAN = re.compile(r"\b(Sie|Ihr|Ihre|Ihrer|Ihren|Ihrem|Ihres|Ihnen)\b")
+
+
+def test_german_addresses_the_user_as_du_everywhere() -> None:
+    tree = json.loads((ROOT / "translations" / "de.json").read_text(encoding="utf-8"))
+    formal = [
+        ".".join(path) for path, text in _leaves(tree) if FORMAL_GERMAN.search(text) is not None
+    ]
+    assert formal == []
