@@ -23,7 +23,6 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator
 import contextlib
 from datetime import UTC, datetime, timedelta
-import socket
 import time
 from typing import TYPE_CHECKING, Any
 from unittest.mock import patch
@@ -211,13 +210,6 @@ async def v4_entry(
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
 async def run_in_home_assistant(scenario: Scenario, days: float) -> RunResult:
     """One scenario (v2 or v4) through the integration in Home Assistant."""
     wall = time.perf_counter()
@@ -236,9 +228,6 @@ async def run_in_home_assistant(scenario: Scenario, days: float) -> RunResult:
                     ):
                         raise RuntimeError("the recorder did not start")
                     await async_wait_recording_done(hass)
-                    http = {"server_host": ["127.0.0.1"], "server_port": _free_port()}
-                    if not await async_setup_component(hass, "http", {"http": http}):
-                        raise RuntimeError("the HTTP server did not start")
                     simulation = RecordedSimulation(hass, clock, [thread], log)
                     result.planner_month_max = await _run(hass, simulation, scenario, sim, days)
                     await _collect(hass, sim, scenario, days, result)
