@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, tzinfo
 import logging
-from typing import TYPE_CHECKING, override
+from typing import TYPE_CHECKING, Final, override
 
-from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from homeassistant.util import dt as dt_util
 
 from ...api.enlighten.client import EnlightenClient, EnlightenV2Client
@@ -47,6 +47,8 @@ SILENT_CADENCES = 2
 SILENT_SLACK = timedelta(minutes=30)
 ISSUE_V2_REFUSED = "enlighten_v2_key_refused"
 PROBLEMS = tuple(status.value for status in SystemStatus if status is not SystemStatus.NORMAL)
+# The keys of a v4 battery's entities (they exist while the site's devices list a battery).
+BATTERY_KEYS: Final = ("battery_power", "battery_capacity", "battery_soc")
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,10 +189,25 @@ class EnlightenSystemCoordinator(SolarHubCoordinator[SystemData]):
         devices = await self.client.get_devices(self.system_id)
         self.account.cache["devices"][str(self.system_id)] = devices_to_json(devices)
         before = {g.serial_number for g in self.devices.gateways}
-        self.devices = devices
-        if {g.serial_number for g in devices.gateways} != before:
+        had_battery, self.devices = self.devices.has_battery, devices
+        if had_battery and not devices.has_battery:
+            _LOGGER.info("%s: its battery is gone, reloading without it", self.name)
+            self._remove_battery_entities()
+        elif {g.serial_number for g in devices.gateways} != before:
             _LOGGER.info("%s: its Envoys changed, reloading", self.name)
-            self.hass.config_entries.async_schedule_reload(self.config_entry.entry_id)
+        elif devices.has_battery and not had_battery:
+            _LOGGER.info("%s: it has a battery now, reloading", self.name)
+        else:
+            return
+        self.hass.config_entries.async_schedule_reload(self.config_entry.entry_id)
+
+    def _remove_battery_entities(self) -> None:
+        """A battery that left the site's devices takes its entities along (no orphans)."""
+        registry = er.async_get(self.hass)
+        prefix = f"enlighten_system_{self.system_id}_"
+        for entity in er.async_entries_for_config_entry(registry, self.config_entry.entry_id):
+            if entity.unique_id.removeprefix(prefix) in BATTERY_KEYS:
+                registry.async_remove(entity.entity_id)
 
     async def _async_summary(self) -> None:
         now = dt_util.utcnow()
@@ -229,9 +246,15 @@ class EnlightenSystemCoordinator(SolarHubCoordinator[SystemData]):
             else backfill_start(dt_util.utcnow(), self.tz, BACKFILL_DAYS)
         )
         until = max(min(until, since + history.chunk), since)
+        asked = action.end
         history.reset()
         if history.contiguous:  # a missing quarter is "not yet": import only what is there
             covered = await history.async_prefetch(since, since + history.chunk)
+            if covered is None or covered < since + HOUR:
+                # No new hour up to the newest interval (a battery gone): that range is done,
+                # not due again at once (no storm). The next import still starts from the
+                # stored series' end, so data uploaded late is not lost.
+                asked = until
             until = min(until, covered or since)
         await importer.async_import(until)
         if history.failure is not None:
@@ -241,7 +264,7 @@ class EnlightenSystemCoordinator(SolarHubCoordinator[SystemData]):
         self.account.planner.record_statistics(
             self.system_id,
             action.endpoint,
-            requested_end=action.end,
+            requested_end=asked,
             fetched_until=until if fetched is None else max(fetched, until),
         )
 

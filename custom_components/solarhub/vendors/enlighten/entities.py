@@ -25,6 +25,7 @@ from ...entity import EntitySpec, SolarHubEntityDescription
 from ...event import SolarHubEventDescription
 from ...sensor import SolarHubSensorDescription
 from .coordinator import (
+    BATTERY_KEYS,
     PROBLEMS,
     EnlightenBudgetCoordinator,
     EnlightenSystemCoordinator,
@@ -119,6 +120,22 @@ def _latest(key: str) -> Callable[[SystemData], float | None]:
         return data.latest.get(key)
 
     return value
+
+
+def _soc(data: SystemData) -> float | None:
+    """The battery's newest state of charge while the summary still reports a battery.
+
+    The state of charge comes from the battery telemetry, which stops when a battery leaves the
+    site; the summary's battery fields go at once, so the last figure is not shown as current.
+    """
+    summary = data.summary
+    if summary is None or (
+        summary.battery_capacity_wh is None
+        and summary.battery_charge_w is None
+        and summary.battery_discharge_w is None
+    ):
+        return None
+    return data.latest.get("soc")
 
 
 def _problem_events(data: SystemData) -> Iterable[tuple[str, Mapping[str, Any]]]:
@@ -236,9 +253,10 @@ def _system(coordinator: EnlightenSystemCoordinator, *, v4: bool) -> list[Entity
         ),
     ]
     if v4 and coordinator.devices.has_battery:
+        power, capacity, soc = BATTERY_KEYS
         sensors += [
             _power(
-                "battery_power",
+                power,
                 "battery_power",
                 _summary_value(
                     lambda s: (
@@ -249,7 +267,7 @@ def _system(coordinator: EnlightenSystemCoordinator, *, v4: bool) -> list[Entity
                 ),
             ),
             Sensor(
-                key="battery_capacity",
+                key=capacity,
                 translation_key="battery_capacity",
                 attribution=ATTRIBUTION,
                 native_unit_of_measurement=UnitOfEnergy.WATT_HOUR,
@@ -260,14 +278,14 @@ def _system(coordinator: EnlightenSystemCoordinator, *, v4: bool) -> list[Entity
                 available_fn=_summary_value(lambda s: s.battery_capacity_wh is not None),
             ),
             Sensor(
-                key="battery_soc",
+                key=soc,
                 translation_key="battery_soc",
                 attribution=ATTRIBUTION,
                 native_unit_of_measurement=PERCENTAGE,
                 device_class=SensorDeviceClass.BATTERY,
                 state_class=SensorStateClass.MEASUREMENT,
-                value_fn=lambda data: data.latest.get("soc"),
-                available_fn=lambda data: data.latest.get("soc") is not None,
+                value_fn=_soc,
+                available_fn=lambda data: _soc(data) is not None,
             ),
         ]
     if v4 and coordinator.devices.meters:
