@@ -189,13 +189,15 @@ class EnlightenSystemCoordinator(SolarHubCoordinator[SystemData]):
         devices = await self.client.get_devices(self.system_id)
         self.account.cache["devices"][str(self.system_id)] = devices_to_json(devices)
         before = {g.serial_number for g in self.devices.gateways}
-        had_battery, self.devices = self.devices.has_battery, devices
+        # Only v4 has battery entities and series; a v2 re-read may list part of the devices.
+        v4 = not isinstance(self.client, EnlightenV2Client)
+        had_battery, self.devices = v4 and self.devices.has_battery, devices
         if had_battery and not devices.has_battery:
             _LOGGER.info("%s: its battery is gone, reloading without it", self.name)
             self._remove_battery_entities()
         elif {g.serial_number for g in devices.gateways} != before:
             _LOGGER.info("%s: its Envoys changed, reloading", self.name)
-        elif devices.has_battery and not had_battery:
+        elif v4 and devices.has_battery and not had_battery:
             _LOGGER.info("%s: it has a battery now, reloading", self.name)
         else:
             return
@@ -250,7 +252,8 @@ class EnlightenSystemCoordinator(SolarHubCoordinator[SystemData]):
         history.reset()
         if history.contiguous:  # a missing quarter is "not yet": import only what is there
             covered = await history.async_prefetch(since, since + history.chunk)
-            if covered is None or covered < since + HOUR:
+            v4 = not isinstance(self.client, EnlightenV2Client)
+            if v4 and (covered is None or covered < since + HOUR):
                 # No new hour up to the newest interval (a battery gone): that range is done,
                 # not due again at once (no storm). The next import still starts from the
                 # stored series' end, so data uploaded late is not lost.
