@@ -31,7 +31,7 @@ from ...const import DOMAIN
 from ...coordinator import SolarHubCoordinator
 from ...statistics import HOUR, StatisticsImporter, async_last_imported, backfill_start
 from .cache import devices_to_json, system_to_json
-from .history import BACKFILL_DAYS, EnlightenHistory
+from .history import BACKFILL_DAYS, EnlightenHistory, Reading
 from .planner import Action, BudgetStatus, RequestKind
 
 if TYPE_CHECKING:
@@ -51,6 +51,11 @@ PROBLEMS = tuple(status.value for status in SystemStatus if status is not System
 BATTERY_KEYS: Final = ("battery_power", "battery_capacity", "battery_soc")
 
 
+# A flow's newest quarter from the statistics requests stands for the present this long; older
+# (on small plans statistics come once a day) the sensor is unavailable rather than wrong.
+RECENT_READING = timedelta(minutes=90)
+
+
 @dataclass(frozen=True, slots=True)
 class SystemData:
     """What a system's entities show: the newest summary and everything around it."""
@@ -65,7 +70,14 @@ class SystemData:
     daylight: bool = True  # ``at`` lies in the system's (learned) daylight window
     new_problem: str | None = None  # the problem status the system just changed into
     # v4: the newest quarter's mean power of each site flow, the battery's state of charge
-    latest: Mapping[str, float] = field(default_factory=dict)
+    latest: Mapping[str, Reading] = field(default_factory=dict)
+
+    def recent(self, key: str) -> float | None:
+        """A ``latest`` value while it is recent: an old quarter is not today's power."""
+        reading = self.latest.get(key)
+        if reading is None or self.at - reading.at > RECENT_READING:
+            return None
+        return reading.value
 
     def silent(self, report: datetime | None) -> bool:
         """Whether a report is older than two cadences (with slack) when the summary came."""
@@ -125,7 +137,7 @@ class EnlightenSystemCoordinator(SolarHubCoordinator[SystemData]):
         self.tz = tz
         self.summary: SystemSummary | None = None
         self.summary_at: datetime | None = None
-        self.latest: dict[str, float] = {}
+        self.latest: dict[str, Reading] = {}
         self.importers: dict[str, tuple[StatisticsImporter, EnlightenHistory]] = {}
         lifetime = account.cache["lifetime"].get(str(system.system_id))
         self.lifetime_wh: float | None = (

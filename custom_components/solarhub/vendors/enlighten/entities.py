@@ -117,7 +117,7 @@ def _summary_value(read: Callable[[Any], Any]) -> Callable[[SystemData], Any]:
 
 def _latest(key: str) -> Callable[[SystemData], float | None]:
     def value(data: SystemData) -> float | None:
-        return data.latest.get(key)
+        return data.recent(key)
 
     return value
 
@@ -135,7 +135,7 @@ def _soc(data: SystemData) -> float | None:
         and summary.battery_discharge_w is None
     ):
         return None
-    return data.latest.get("soc")
+    return data.recent("soc")
 
 
 def _problem_events(data: SystemData) -> Iterable[tuple[str, Mapping[str, Any]]]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from typing import TYPE_CHECKING, Final, override
+from typing import TYPE_CHECKING, Final, NamedTuple, override
 
 from ...api.enlighten.client import EnlightenV4Client
 from ...api.enlighten.models import BatterySeries, DailyEnergy, EnergyInterval, IntervalSeries
@@ -63,6 +63,13 @@ def _series_intervals(
     return intervals
 
 
+class Reading(NamedTuple):
+    """A value and the end of the interval it belongs to."""
+
+    value: float
+    at: datetime
+
+
 def sources(
     client: EnlightenClient,
     system_id: int,
@@ -70,7 +77,7 @@ def sources(
     metered: bool,
     consumption: bool,
     battery: bool,
-    latest: dict[str, float],
+    latest: dict[str, Reading],
 ) -> list[SeriesSource]:
     """The series a site has: solar always, the v4 site flows where it has meters and a battery.
 
@@ -113,7 +120,7 @@ def sources(
         async def intervals(start: datetime, _end: datetime) -> Iterable[EnergyInterval]:
             rows = list(await start_only(fetch, start))
             if rows:
-                latest[power] = rows[-1].energy_wh * (HOUR / QUARTER)
+                latest[power] = Reading(rows[-1].energy_wh * (HOUR / QUARTER), rows[-1].end_at)
             return rows
 
         return intervals
@@ -137,9 +144,9 @@ def sources(
             series = await v4.get_battery_telemetry(system_id, start, "week")
             fetched.clear()
             fetched[start] = (now, series)
-        socs = [row.soc_percent for row in series.intervals if row.soc_percent is not None]
+        socs = [(r.soc_percent, r.end_at) for r in series.intervals if r.soc_percent is not None]
         if socs:
-            latest["soc"] = socs[-1]
+            latest["soc"] = Reading(*socs[-1])
         return [
             EnergyInterval(end_at=row.end_at, energy_wh=value)
             for row in series.intervals
