@@ -154,7 +154,8 @@ async def test_three_systems_on_one_key_and_the_meter(
 ) -> None:
     entry = v2_entry(enlighten, [1001, 1002, 1003])
     await setup_entry(hass, entry)
-    await advance(hass, enlighten, freezer, 4 * 3600, step=300)
+    # The backfill of three systems takes one request per action, spread within the budget.
+    await advance(hass, enlighten, freezer, 12 * 3600, step=600)
     runtime = entry.runtime_data
     assert sorted(runtime.systems[1002].importers) == ["rgm_stats"]  # type: ignore[attr-defined]
     stored = await stored_sums(
