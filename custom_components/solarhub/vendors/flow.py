@@ -10,9 +10,9 @@ vendor's ``VendorFlow``. Step ids are symmetric: ``<vendor>`` (set up), ``reauth
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, override
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, override
 
 from homeassistant.helpers.selector import (
     NumberSelector,
@@ -148,6 +148,33 @@ class SystemChoice:
     def label(self) -> str:
         """What the picker shows: the name, and the time zone where the vendor says it."""
         return f"{self.name} ({self.time_zone})" if self.time_zone else self.name
+
+
+class ListedSystem(Protocol):
+    """A system as a cloud account lists it (Tigo, Enlighten)."""
+
+    @property
+    def system_id(self) -> int:
+        """The vendor's id of the system."""
+
+    @property
+    def name(self) -> str:
+        """The name the owner gave it."""
+
+    @property
+    def timezone(self) -> str | None:
+        """Its time zone, where the vendor says it."""
+
+
+def system_choices(systems: Iterable[ListedSystem]) -> list[SystemChoice]:
+    """The account's systems as the shared picker shows them."""
+    return [SystemChoice(s.system_id, s.name, s.timezone) for s in systems]
+
+
+def systems_title(vendor: str, systems: Iterable[ListedSystem], chosen: Sequence[int]) -> str:
+    """An entry's title: the vendor and the chosen systems' names, never personal data."""
+    names = [s.name for s in systems if s.system_id in chosen]
+    return f"{vendor} {', '.join(names)}"
 
 
 @dataclass(frozen=True, slots=True)

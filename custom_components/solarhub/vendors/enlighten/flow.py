@@ -7,7 +7,7 @@ are ``flow_v4.py``'s.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 import logging
 from typing import TYPE_CHECKING, Any, override
 
@@ -49,7 +49,7 @@ from ...const import (
     CONF_VENDOR,
     Vendor,
 )
-from ..flow import StepInput, SystemChoice, VendorFlow
+from ..flow import StepInput, VendorFlow, system_choices, systems_title
 from ..probe import FieldError
 from .options import (
     CONF_HISTORY_IMPORT,
@@ -193,17 +193,6 @@ def plan_data(user_input: Mapping[str, Any]) -> dict[str, Any]:
     return data
 
 
-def choices(systems: Sequence[EnlightenSystem]) -> list[SystemChoice]:
-    """The systems as the shared picker shows them."""
-    return [SystemChoice(s.system_id, s.name, s.timezone) for s in systems]
-
-
-def title(systems: Sequence[EnlightenSystem], chosen: Sequence[int]) -> str:
-    """The entry's title: the chosen systems' names (never the user id or the key)."""
-    names = [s.name for s in systems if s.system_id in chosen]
-    return f"Enlighten {', '.join(names)}"
-
-
 class EnlightenFlow(VendorFlow):
     """An Enlighten v2 API key and user id: the user id is the unique id."""
 
@@ -257,14 +246,17 @@ class EnlightenFlow(VendorFlow):
         """Step ``enlighten_plan``: which Enphase plan the key has."""
         if user_input is not None:
             self._data |= plan_data(user_input)
-            return await self.flow.async_pick_systems(choices(self._systems), None, self._create)
+            return await self.flow.async_pick_systems(
+                system_choices(self._systems), None, self._create
+            )
         return self.flow.async_show_form(
             step_id=f"{self.vendor}_plan", data_schema=plan_schema(self._data)
         )
 
     async def _create(self, chosen: list[int]) -> ConfigFlowResult:
         return self.flow.async_create_entry(
-            title=title(self._systems, chosen), data={**self._data, CONF_SYSTEMS: chosen}
+            title=systems_title("Enlighten", self._systems, chosen),
+            data={**self._data, CONF_SYSTEMS: chosen},
         )
 
     @override
@@ -319,7 +311,7 @@ class EnlightenFlow(VendorFlow):
             limits = (CONF_PER_MINUTE, CONF_PER_MONTH)
             return flow.async_update_reload_and_abort(
                 entry,
-                title=title(self._systems, chosen),
+                title=systems_title("Enlighten", self._systems, chosen),
                 data={
                     **{k: v for k, v in entry.data.items() if k not in limits},
                     **plan,
@@ -329,7 +321,7 @@ class EnlightenFlow(VendorFlow):
             )
 
         return await flow.async_pick_systems(
-            choices(self._systems), entry.data[CONF_SYSTEMS], update
+            system_choices(self._systems), entry.data[CONF_SYSTEMS], update
         )
 
     @override

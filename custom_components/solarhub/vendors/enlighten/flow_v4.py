@@ -37,8 +37,8 @@ from ...const import (
     CONF_VENDOR,
     Vendor,
 )
-from ..flow import OAuthVendorFlow, StepInput
-from .flow import EnlightenFlow, choices, plan_data, plan_schema, title
+from ..flow import OAuthVendorFlow, StepInput, system_choices, systems_title
+from .flow import EnlightenFlow, plan_data, plan_schema
 from .oauth import CONF_ENL_UID, EnphaseOAuth2Implementation
 from .options import CONF_PER_MINUTE, CONF_PER_MONTH
 from .plans import V4_WATT, ApiVersion
@@ -184,7 +184,7 @@ class EnlightenV4Flow(OAuthVendorFlow):
             self._plan = plan_data(user_input)
             chosen = current.get(CONF_SYSTEMS)
             return await self.flow.async_pick_systems(
-                choices(self._systems), chosen, self._async_chosen
+                system_choices(self._systems), chosen, self._async_chosen
             )
         return self.flow.async_show_form(
             step_id=f"{ENLIGHTEN_V4}_plan", data_schema=plan_schema({**V4_PLAN_DEFAULTS, **current})
@@ -200,7 +200,7 @@ class EnlightenV4Flow(OAuthVendorFlow):
             **self._plan,
             CONF_SYSTEMS: chosen,
         }
-        name = title(self._systems, chosen)
+        name = systems_title("Enlighten", self._systems, chosen)
         if self.flow.source == SOURCE_RECONFIGURE:
             return self.flow.async_update_reload_and_abort(
                 self.flow._get_reconfigure_entry(), title=name, data=data

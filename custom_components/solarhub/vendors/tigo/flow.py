@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 import logging
 from typing import TYPE_CHECKING, Any, override
@@ -31,7 +31,7 @@ from ...api.errors import (
 from ...api.tigo.client import DEFAULT_BASE_URL, TigoClient
 from ...api.tigo.models import TigoSystem
 from ...const import CONF_ADVANCED, CONF_BASE_URL, CONF_SYSTEMS, CONF_VENDOR, Vendor
-from ..flow import CredentialsFlow, StepInput, SystemChoice, interval_fields
+from ..flow import CredentialsFlow, StepInput, interval_fields, system_choices, systems_title
 from ..probe import FieldError
 from .options import MINIMUMS, PanelMetric, TigoOptions
 
@@ -117,17 +117,6 @@ def credentials_schema(defaults: Mapping[str, Any], *, with_username: bool = Tru
     return vol.Schema(fields)
 
 
-def choices(systems: Sequence[TigoSystem]) -> list[SystemChoice]:
-    """The account's systems as the shared picker shows them."""
-    return [SystemChoice(s.system_id, s.name, s.timezone) for s in systems]
-
-
-def title(systems: Sequence[TigoSystem], chosen: Sequence[int]) -> str:
-    """The entry's title: the chosen systems' names, never the account's e-mail."""
-    names = [s.name for s in systems if s.system_id in chosen]
-    return f"Tigo {', '.join(names)}"
-
-
 class TigoFlow(CredentialsFlow):
     """A Tigo cloud account: its user id is the unique id; it offers one or more systems."""
 
@@ -159,7 +148,9 @@ class TigoFlow(CredentialsFlow):
                 flow._abort_if_unique_id_configured(error="already_configured_tigo")
                 self._data = {CONF_VENDOR: Vendor.TIGO, **data}
                 self._systems = account.systems
-                return await flow.async_pick_systems(choices(account.systems), None, self._create)
+                return await flow.async_pick_systems(
+                    system_choices(account.systems), None, self._create
+                )
         return flow.async_show_form(
             step_id=self.vendor,
             data_schema=credentials_schema(flatten(user_input) if user_input else {}),
@@ -168,7 +159,8 @@ class TigoFlow(CredentialsFlow):
 
     async def _create(self, chosen: list[int]) -> ConfigFlowResult:
         return self.flow.async_create_entry(
-            title=title(self._systems, chosen), data={**self._data, CONF_SYSTEMS: chosen}
+            title=systems_title("Tigo", self._systems, chosen),
+            data={**self._data, CONF_SYSTEMS: chosen},
         )
 
     @override
@@ -194,12 +186,12 @@ class TigoFlow(CredentialsFlow):
         async def update(chosen: list[int]) -> ConfigFlowResult:
             return flow.async_update_reload_and_abort(
                 entry,
-                title=title(account.systems, chosen),
+                title=systems_title("Tigo", account.systems, chosen),
                 data_updates={CONF_SYSTEMS: chosen},
             )
 
         return await flow.async_pick_systems(
-            choices(account.systems), entry.data[CONF_SYSTEMS], update
+            system_choices(account.systems), entry.data[CONF_SYSTEMS], update
         )
 
     @override
